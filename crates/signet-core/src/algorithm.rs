@@ -42,7 +42,8 @@ pub mod oid {
     /// `md5WithRSAEncryption` (refused).
     pub const MD5_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.4");
     /// `sha1WithRSAEncryption` (refused).
-    pub const SHA1_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.5");
+    pub const SHA1_WITH_RSA: ObjectIdentifier =
+        ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.5");
     /// `sha256WithRSAEncryption` (RFC 4055 §5).
     pub const SHA256_WITH_RSA: ObjectIdentifier =
         ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
@@ -356,8 +357,8 @@ impl SignatureAlgorithm {
             oid::SHA512_WITH_RSA => null_params(SignatureAlgorithm::RsaPkcs1Sha512),
             oid::RSASSA_PSS => {
                 let params = parameters.ok_or(AlgorithmError::BadParameters { oid })?;
-                let hash = parse_pss_parameters(params)
-                    .ok_or(AlgorithmError::BadParameters { oid })?;
+                let hash =
+                    parse_pss_parameters(params).ok_or(AlgorithmError::BadParameters { oid })?;
                 Ok(SignatureAlgorithm::RsaPss(hash))
             }
             oid::ECDSA_WITH_SHA1 | oid::SHA1_WITH_RSA | oid::MD5_WITH_RSA => {

@@ -31,12 +31,18 @@ impl Timestamp {
 
     /// This time plus `d`, saturating.
     pub fn plus(self, d: Duration) -> Self {
-        Timestamp(self.0.saturating_add(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)))
+        Timestamp(
+            self.0
+                .saturating_add(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
+        )
     }
 
     /// This time minus `d`, saturating.
     pub fn minus(self, d: Duration) -> Self {
-        Timestamp(self.0.saturating_sub(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)))
+        Timestamp(
+            self.0
+                .saturating_sub(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
+        )
     }
 
     /// Whole seconds from `self` to `later` (negative if `later` is earlier).
@@ -71,7 +77,9 @@ impl Timestamp {
 
     /// This instant as a DER `GeneralizedTime` (OCSP and CRL extensions use it).
     pub fn to_generalized(self) -> Option<der::asn1::GeneralizedTime> {
-        Some(der::asn1::GeneralizedTime::from_date_time(self.to_datetime()?))
+        Some(der::asn1::GeneralizedTime::from_date_time(
+            self.to_datetime()?,
+        ))
     }
 
     /// This instant as a `SystemTime`.

@@ -10,8 +10,27 @@
 
 pub mod algorithm;
 pub mod clock;
+pub mod csr;
+pub mod issuance;
+pub mod lint;
+pub mod names;
+pub mod pem;
+pub mod profile;
+pub mod public_key;
+pub mod revocation;
+pub mod serial;
 pub mod signer;
 
 pub use algorithm::{HashAlgorithm, KeyType, SignatureAlgorithm};
 pub use clock::{Clock, FixedClock, SystemClock, Timestamp};
+pub use csr::{CsrError, VerifiedCsr};
+pub use issuance::{
+    CertificateRequest, IssuanceToken, IssueError, IssuedCertificate, Issuer, IssuerUrls, prepare,
+    prepare_self_signed,
+};
+pub use lint::LintFailure;
+pub use profile::{Profile, ProfileConfig, ProfileError};
+pub use public_key::{KeyError, SignatureError, SubjectKey};
+pub use revocation::{CertificateStatus, RevocationReason};
+pub use serial::Serial;
 pub use signer::{SignError, Signer, SoftwareSigner};

@@ -102,12 +102,8 @@ impl SoftwareSigner {
         rng: &mut R,
     ) -> Result<Self, SoftwareKeyError> {
         let key = match key_type {
-            KeyType::P256 => {
-                SoftwareKey::P256(p256::ecdsa::SigningKey::generate_from_rng(rng))
-            }
-            KeyType::P384 => {
-                SoftwareKey::P384(p384::ecdsa::SigningKey::generate_from_rng(rng))
-            }
+            KeyType::P256 => SoftwareKey::P256(p256::ecdsa::SigningKey::generate_from_rng(rng)),
+            KeyType::P384 => SoftwareKey::P384(p384::ecdsa::SigningKey::generate_from_rng(rng)),
             KeyType::Sm2 => {
                 let scalar = sm2::NonZeroScalar::generate_from_rng(rng);
                 SoftwareKey::Sm2(

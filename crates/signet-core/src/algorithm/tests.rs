@@ -25,7 +25,12 @@ fn signature_identifiers_round_trip() {
 
 #[test]
 fn ecdsa_identifier_has_no_parameters_and_rsa_has_null() {
-    assert!(SignatureAlgorithm::EcdsaSha256.identifier().parameters.is_none());
+    assert!(
+        SignatureAlgorithm::EcdsaSha256
+            .identifier()
+            .parameters
+            .is_none()
+    );
     let rsa = SignatureAlgorithm::RsaPkcs1Sha256.identifier();
     assert!(rsa.parameters.as_ref().is_some_and(|p| p.is_null()));
 }
@@ -34,10 +39,14 @@ fn ecdsa_identifier_has_no_parameters_and_rsa_has_null() {
 fn sha1_is_weak() {
     assert_eq!(
         SignatureAlgorithm::from_identifier(oid::SHA1_WITH_RSA, None),
-        Err(AlgorithmError::Weak { oid: oid::SHA1_WITH_RSA })
+        Err(AlgorithmError::Weak {
+            oid: oid::SHA1_WITH_RSA
+        })
     );
     assert_eq!(
         SignatureAlgorithm::from_identifier(oid::ECDSA_WITH_SHA1, None),
-        Err(AlgorithmError::Weak { oid: oid::ECDSA_WITH_SHA1 })
+        Err(AlgorithmError::Weak {
+            oid: oid::ECDSA_WITH_SHA1
+        })
     );
 }
