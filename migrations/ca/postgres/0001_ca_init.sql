@@ -1,0 +1,55 @@
+-- CA database: issuers, certificates, idempotency keys, CRL numbers.
+-- Times are seconds since the Unix epoch (UTC). Serials are lowercase hex
+-- of the positive integer, without leading zeros.
+
+CREATE TABLE issuers (
+    id          BIGINT PRIMARY KEY,
+    name        TEXT    NOT NULL UNIQUE,
+    key_label   TEXT    NOT NULL,
+    certificate BYTEA    NOT NULL,
+    created_at  BIGINT  NOT NULL
+);
+
+-- One row per serial ever reserved. A row is written 'pending' with the
+-- exact TBS before the token signs, and completed with the certificate
+-- after; serials are never reused (primary key per issuer).
+CREATE TABLE certificates (
+    issuer_id         BIGINT  NOT NULL REFERENCES issuers(id),
+    serial            TEXT    NOT NULL,
+    status            TEXT    NOT NULL CHECK (status IN ('pending', 'good', 'suspended', 'revoked')),
+    request_id        TEXT    NOT NULL UNIQUE,
+    request_hash      BYTEA    NOT NULL,
+    profile           TEXT    NOT NULL,
+    subject           TEXT    NOT NULL,
+    sans              TEXT    NOT NULL,
+    not_before        BIGINT  NOT NULL,
+    not_after         BIGINT  NOT NULL,
+    tbs               BYTEA    NOT NULL,
+    der               BYTEA,
+    revoked_at        BIGINT,
+    revocation_reason BIGINT,
+    invalidity_date   BIGINT,
+    created_at        BIGINT  NOT NULL,
+    updated_at        BIGINT  NOT NULL,
+    PRIMARY KEY (issuer_id, serial)
+);
+CREATE INDEX certificates_by_serial ON certificates (serial);
+CREATE INDEX certificates_by_status ON certificates (status, not_after);
+CREATE INDEX certificates_by_update ON certificates (updated_at);
+
+-- Results of operations other than issuance (revoke, suspend, resume),
+-- so a retried call with the same key does not act twice.
+CREATE TABLE idempotency_keys (
+    key          TEXT    PRIMARY KEY,
+    operation    TEXT    NOT NULL,
+    request_hash BYTEA    NOT NULL,
+    created_at   BIGINT  NOT NULL
+);
+
+-- Monotonic CRL numbers (RFC 5280 §5.2.3) per issuer and CRL shard.
+CREATE TABLE crl_numbers (
+    issuer_id   BIGINT  NOT NULL REFERENCES issuers(id),
+    shard       BIGINT  NOT NULL,
+    last_number BIGINT  NOT NULL,
+    PRIMARY KEY (issuer_id, shard)
+);
