@@ -1,1 +1,14 @@
+//! Wire types shared by Signet's services and a typed mTLS client for each
+//! service API. Services never depend on each other: they meet here.
+//!
+//! Bodies are JSON; certificates travel as PEM strings, serials as
+//! lowercase hex, times as RFC 3339 UTC strings.
+
 #![forbid(unsafe_code)]
+
+pub mod ca;
+mod client;
+mod error;
+
+pub use client::{ApiClient, ClientError};
+pub use error::ErrorBody;

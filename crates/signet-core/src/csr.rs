@@ -184,6 +184,37 @@ fn requested_sans(info: &CertReqInfo) -> Result<Vec<GeneralName>, CsrError> {
     Ok(sans)
 }
 
+/// Builds a PKCS#10 request for a key held by `signer` (a CA key in the
+/// token has no other way to prove possession). DER.
+pub fn build_csr(signer: &dyn crate::Signer, subject: &Name) -> Result<Vec<u8>, BuildCsrError> {
+    let info = CertReqInfo {
+        version: x509_cert::request::Version::V1,
+        subject: subject.clone(),
+        public_key: signer.public_key().clone(),
+        attributes: Default::default(),
+    };
+    let info_der = info.to_der()?;
+    let signature = signer.sign(&info_der)?;
+    let req = CertReq {
+        info,
+        algorithm: signer.algorithm().identifier(),
+        signature: der::asn1::BitString::from_bytes(&signature)?,
+    };
+    Ok(req.to_der()?)
+}
+
+/// A request could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildCsrError {
+    /// Encoding failed.
+    #[error("encoding: {0}")]
+    Encoding(#[from] der::Error),
+    /// The signer failed.
+    #[error(transparent)]
+    Sign(#[from] crate::SignError),
+}
+
 /// Parses a PEM certificate request into x509-cert's type (for tools).
 pub fn parse_pem(pem: &[u8]) -> Result<CertReq, CsrError> {
     CertReq::from_pem(pem).map_err(malformed)

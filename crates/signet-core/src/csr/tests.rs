@@ -112,3 +112,16 @@ fn refuses_garbage_and_wrong_pem_labels() {
         Err(CsrError::Malformed { .. })
     ));
 }
+
+#[test]
+fn requests_built_for_a_signer_verify() {
+    let mut rng = rand::rng();
+    for kt in [KeyType::P256, KeyType::Sm2] {
+        let signer = crate::SoftwareSigner::generate(kt, &mut rng).unwrap();
+        let name = crate::names::parse_name("CN=Issuing CA,O=Test").unwrap();
+        let der = build_csr(&signer, &name).unwrap();
+        let csr = VerifiedCsr::from_der(&der).unwrap();
+        assert_eq!(csr.key().key_type(), kt);
+        assert_eq!(csr.subject(), &name);
+    }
+}
