@@ -1,1 +1,2 @@
-
+//! End-to-end tests live in `it/`; this library is empty.
+#![forbid(unsafe_code)]

@@ -68,6 +68,7 @@ impl ClientError {
 pub struct ApiClient {
     base: String,
     http: Client<MtlsConnector, Full<Bytes>>,
+    tls: Arc<ClientConfig>,
     timeout: Duration,
 }
 
@@ -85,7 +86,8 @@ impl ApiClient {
     pub fn new(base: &str, tls: Arc<ClientConfig>) -> Self {
         ApiClient {
             base: base.trim_end_matches('/').to_owned(),
-            http: signet_tls::https_client(tls),
+            http: signet_tls::https_client(Arc::clone(&tls)),
+            tls,
             timeout: Duration::from_secs(120),
         }
     }
@@ -126,7 +128,7 @@ impl ApiClient {
         let uri: Uri = url.parse().map_err(|_| ClientError::BadUrl(url.clone()))?;
         let mut builder = Request::builder()
             .method(method)
-            .uri(uri)
+            .uri(uri.clone())
             .header(header::ACCEPT, "application/json");
         if body.is_some() {
             builder = builder.header(header::CONTENT_TYPE, "application/json");
@@ -142,10 +144,15 @@ impl ApiClient {
                 });
             }
             Ok(Err(e)) => {
-                return Err(ClientError::Connect {
-                    reason: signet_tls::describe_handshake_error(&e),
-                    url,
-                });
+                let (refusal, generic) = (
+                    signet_tls::tls_refusal(&e),
+                    signet_tls::describe_handshake_error(&e),
+                );
+                let reason = match refusal {
+                    Some(reason) => reason,
+                    None => self.probe(&uri).await.unwrap_or(generic),
+                };
+                return Err(ClientError::Connect { reason, url });
             }
             Ok(Ok(r)) => r,
         };
@@ -174,6 +181,15 @@ impl ApiClient {
                 message: format!("{status}: {}", String::from_utf8_lossy(&bytes).trim()),
             },
         })
+    }
+}
+
+impl ApiClient {
+    /// A refusal by the server in TLS 1.3 can reach an HTTP/2 request as a
+    /// bare "connection closed"; one probe connection asks the server for
+    /// its alert.
+    async fn probe(&self, uri: &Uri) -> Option<String> {
+        signet_tls::probe_refusal(Arc::clone(&self.tls), uri, Duration::from_secs(2)).await
     }
 }
 

@@ -144,6 +144,7 @@ pub async fn open_authority(
         journal_batch: config.issuance.journal_batch,
         clock,
         max_csr_bytes: config.issuance.max_csr_bytes,
+        signing_threads: config.token.session_pool_size(),
         metrics,
     })
 }

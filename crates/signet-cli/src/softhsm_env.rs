@@ -30,7 +30,11 @@ fn wanted(command: &Command) -> Result<Option<PathBuf>, CliError> {
         Command::Ca(args) => match &args.action {
             ServiceAction::Serve { config } => from_ca_config(config),
         },
-        Command::Bench(_) => Ok(None),
+        Command::Bench(args) => match &args.what {
+            crate::cli::BenchWhat::Issue { home, .. } => {
+                from_ca_config(&Layout::new(home)?.ca_config())
+            }
+        },
         _ => Ok(None),
     }
 }

@@ -72,6 +72,9 @@ pub enum SignatureError {
 pub struct SubjectKey {
     key_type: KeyType,
     spki: SubjectPublicKeyInfoOwned,
+    /// The key parsed for aws-lc with the last algorithm used: an issuer
+    /// key verifies every certificate it signs with the same algorithm.
+    parsed: std::sync::OnceLock<(SignatureAlgorithm, lc::ParsedPublicKey)>,
 }
 
 /// `RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }` (RFC 8017 A.1.1).
@@ -126,6 +129,7 @@ impl SubjectKey {
         Ok(SubjectKey {
             key_type,
             spki: spki.map_err(|_| KeyError::Malformed)?,
+            parsed: std::sync::OnceLock::new(),
         })
     }
 
@@ -157,6 +161,17 @@ impl SubjectKey {
         sha1::Sha1::digest(self.raw()).into()
     }
 
+    /// Parses the key for `algorithm` now, so that this key and its clones
+    /// verify without parsing it again (an issuer key checks every
+    /// signature its CA makes).
+    pub fn prepare_verifier(&self, algorithm: SignatureAlgorithm) {
+        if let Some(lc_alg) = aws_lc_algorithm(self.key_type, algorithm)
+            && let Ok(key) = lc::ParsedPublicKey::new(lc_alg, self.raw())
+        {
+            let _ = self.parsed.set((algorithm, key));
+        }
+    }
+
     /// Verifies `signature` over `message` with `algorithm`.
     pub fn verify(
         &self,
@@ -173,30 +188,52 @@ impl SubjectKey {
         if self.key_type == KeyType::Sm2 {
             return verify_sm2(self.raw(), message, signature);
         }
-        let lc_alg: &'static dyn VerificationAlgorithm = match (self.key_type, algorithm) {
-            (KeyType::P256, SignatureAlgorithm::EcdsaSha256) => &lc::ECDSA_P256_SHA256_ASN1,
-            (KeyType::P256, SignatureAlgorithm::EcdsaSha384) => &lc::ECDSA_P256_SHA384_ASN1,
-            (KeyType::P256, SignatureAlgorithm::EcdsaSha512) => &lc::ECDSA_P256_SHA512_ASN1,
-            (KeyType::P384, SignatureAlgorithm::EcdsaSha256) => &lc::ECDSA_P384_SHA256_ASN1,
-            (KeyType::P384, SignatureAlgorithm::EcdsaSha384) => &lc::ECDSA_P384_SHA384_ASN1,
-            (KeyType::P384, SignatureAlgorithm::EcdsaSha512) => &lc::ECDSA_P384_SHA512_ASN1,
-            (_, SignatureAlgorithm::RsaPkcs1Sha256) => &lc::RSA_PKCS1_2048_8192_SHA256,
-            (_, SignatureAlgorithm::RsaPkcs1Sha384) => &lc::RSA_PKCS1_2048_8192_SHA384,
-            (_, SignatureAlgorithm::RsaPkcs1Sha512) => &lc::RSA_PKCS1_2048_8192_SHA512,
-            (_, SignatureAlgorithm::RsaPss(HashAlgorithm::Sha256)) => &lc::RSA_PSS_2048_8192_SHA256,
-            (_, SignatureAlgorithm::RsaPss(HashAlgorithm::Sha384)) => &lc::RSA_PSS_2048_8192_SHA384,
-            (_, SignatureAlgorithm::RsaPss(HashAlgorithm::Sha512)) => &lc::RSA_PSS_2048_8192_SHA512,
-            (key_type, algorithm) => {
-                return Err(SignatureError::AlgorithmMismatch {
-                    algorithm,
-                    key_type,
-                });
-            }
+        let Some(lc_alg) = aws_lc_algorithm(self.key_type, algorithm) else {
+            return Err(SignatureError::AlgorithmMismatch {
+                algorithm,
+                key_type: self.key_type,
+            });
         };
-        lc::UnparsedPublicKey::new(lc_alg, self.raw())
-            .verify(message, signature)
-            .map_err(|_| SignatureError::Invalid)
+        if let Some((alg, key)) = self.parsed.get()
+            && *alg == algorithm
+        {
+            return key
+                .verify_sig(message, signature)
+                .map_err(|_| SignatureError::Invalid);
+        }
+        let key =
+            lc::ParsedPublicKey::new(lc_alg, self.raw()).map_err(|_| SignatureError::Invalid)?;
+        let result = key
+            .verify_sig(message, signature)
+            .map_err(|_| SignatureError::Invalid);
+        let _ = self.parsed.set((algorithm, key));
+        result
     }
+}
+
+/// The aws-lc verification algorithm for a key type and signature algorithm.
+fn aws_lc_algorithm(
+    key_type: KeyType,
+    algorithm: SignatureAlgorithm,
+) -> Option<&'static dyn VerificationAlgorithm> {
+    Some(match (key_type, algorithm) {
+        (KeyType::P256, SignatureAlgorithm::EcdsaSha256) => &lc::ECDSA_P256_SHA256_ASN1,
+        (KeyType::P256, SignatureAlgorithm::EcdsaSha384) => &lc::ECDSA_P256_SHA384_ASN1,
+        (KeyType::P256, SignatureAlgorithm::EcdsaSha512) => &lc::ECDSA_P256_SHA512_ASN1,
+        (KeyType::P384, SignatureAlgorithm::EcdsaSha256) => &lc::ECDSA_P384_SHA256_ASN1,
+        (KeyType::P384, SignatureAlgorithm::EcdsaSha384) => &lc::ECDSA_P384_SHA384_ASN1,
+        (KeyType::P384, SignatureAlgorithm::EcdsaSha512) => &lc::ECDSA_P384_SHA512_ASN1,
+        (k, alg) if k.rsa_bits().is_some() => match alg {
+            SignatureAlgorithm::RsaPkcs1Sha256 => &lc::RSA_PKCS1_2048_8192_SHA256,
+            SignatureAlgorithm::RsaPkcs1Sha384 => &lc::RSA_PKCS1_2048_8192_SHA384,
+            SignatureAlgorithm::RsaPkcs1Sha512 => &lc::RSA_PKCS1_2048_8192_SHA512,
+            SignatureAlgorithm::RsaPss(HashAlgorithm::Sha256) => &lc::RSA_PSS_2048_8192_SHA256,
+            SignatureAlgorithm::RsaPss(HashAlgorithm::Sha384) => &lc::RSA_PSS_2048_8192_SHA384,
+            SignatureAlgorithm::RsaPss(HashAlgorithm::Sha512) => &lc::RSA_PSS_2048_8192_SHA512,
+            _ => return None,
+        },
+        _ => return None,
+    })
 }
 
 fn check_point(key_type: KeyType, point: &[u8]) -> Result<(), KeyError> {

@@ -104,6 +104,42 @@ impl tower::Service<Uri> for MtlsConnector {
     }
 }
 
+/// Asks the server why it refuses this client.
+///
+/// In TLS 1.3 the server judges the client certificate after the client
+/// has finished its side of the handshake, so a refusal can arrive while
+/// an HTTP/2 request is already in flight, and the request then only sees
+/// "connection closed". This makes one more connection with the same
+/// configuration, sends nothing, and reads: a refusing server answers with
+/// its alert within `wait`. Returns the alert's meaning, or `None` if the
+/// server accepted the connection or said nothing.
+pub async fn probe_refusal(config: Arc<ClientConfig>, uri: &Uri, wait: Duration) -> Option<String> {
+    use tokio::io::AsyncReadExt as _;
+    let server_name = server_name(uri).ok()?;
+    let host = uri
+        .host()?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    let port = uri.port_u16().unwrap_or(443);
+    let attempt = async move {
+        let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
+            .await
+            .ok()?;
+        let connector = tokio_rustls::TlsConnector::from(config);
+        let mut stream = match connector.connect(server_name, tcp).await {
+            Ok(s) => s,
+            Err(e) => return crate::describe::tls_refusal(&e),
+        };
+        let mut byte = [0u8; 1];
+        match stream.read(&mut byte).await {
+            Err(e) => crate::describe::tls_refusal(&e),
+            Ok(_) => None,
+        }
+    };
+    tokio::time::timeout(wait, attempt).await.ok().flatten()
+}
+
 /// The name to verify the server's certificate against: the URI's host, a DNS
 /// name or an IP address (without IPv6 brackets).
 fn server_name(uri: &Uri) -> io::Result<ServerName<'static>> {

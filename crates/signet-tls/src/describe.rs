@@ -13,6 +13,15 @@ use rustls::{AlertDescription, CertificateError};
 #[cfg(test)]
 mod tests;
 
+/// The TLS reason for a failure, when the error carries one (a rustls error
+/// or a received alert); `None` when it only says the connection closed.
+pub fn tls_refusal(err: &(dyn StdError + 'static)) -> Option<String> {
+    if let Some(tls) = find_rustls_error(err) {
+        return Some(describe_rustls_error(tls));
+    }
+    find_alert_in_text(err).map(describe_alert)
+}
+
 /// Describes why a TLS connection failed, from the client's side, in one line.
 ///
 /// Accepts any error whose source chain may hold a [`rustls::Error`]: an

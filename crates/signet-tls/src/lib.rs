@@ -30,8 +30,10 @@ pub use config::{
     ALPN_H2, ALPN_HTTP11, CIPHER_SUITES, PROTOCOL_VERSIONS, client_config, client_config_expecting,
     crypto_provider, server_config, server_config_optional_client,
 };
-pub use connector::{DEFAULT_CONNECT_TIMEOUT, MtlsConnector, MtlsStream, https_client};
-pub use describe::describe_handshake_error;
+pub use connector::{
+    DEFAULT_CONNECT_TIMEOUT, MtlsConnector, MtlsStream, https_client, probe_refusal,
+};
+pub use describe::{describe_handshake_error, tls_refusal};
 pub use error::TlsError;
 pub use identity::{Identity, load_roots, load_roots_from_pem};
 pub use peer::{ClientCertificate, MissingPeerIdentity, PeerIdentity, peer_identity};

@@ -113,6 +113,7 @@ pub struct CertificateAuthority {
     clock: Arc<dyn Clock>,
     max_csr_bytes: usize,
     in_flight: Mutex<HashSet<String>>,
+    signing_slots: tokio::sync::Semaphore,
     metrics: Arc<CaMetrics>,
 }
 
@@ -166,6 +167,8 @@ pub struct AuthorityParts {
     pub clock: Arc<dyn Clock>,
     /// CSR size limit.
     pub max_csr_bytes: usize,
+    /// Signatures made at once (the token's session count).
+    pub signing_threads: usize,
     /// Metrics.
     pub metrics: Arc<CaMetrics>,
 }
@@ -183,7 +186,11 @@ impl CertificateAuthority {
             .issuers
             .into_iter()
             .zip(chains)
-            .map(|((id, name, issuer, signer), chain)| IssuerKey {
+            .map(|((id, name, issuer, signer), chain)| {
+                issuer.key().prepare_verifier(signer.algorithm());
+                (id, name, issuer, signer, chain)
+            })
+            .map(|(id, name, issuer, signer, chain)| IssuerKey {
                 id,
                 name,
                 issuer,
@@ -210,6 +217,7 @@ impl CertificateAuthority {
             clock: parts.clock,
             max_csr_bytes: parts.max_csr_bytes,
             in_flight: Mutex::new(HashSet::new()),
+            signing_slots: tokio::sync::Semaphore::new(parts.signing_threads.max(1)),
             metrics: parts.metrics,
         })
     }
@@ -257,29 +265,78 @@ impl CertificateAuthority {
 
     /// Issues a certificate, or returns the one already issued for this
     /// request id.
+    ///
+    /// The happy path does not look the request id up first: recording the
+    /// pending row is what detects a repeated id (its unique constraint),
+    /// so only retries and failures pay for the lookup.
     pub async fn issue(&self, cmd: &IssueCommand) -> Result<Issued, CaError> {
         let digest = cmd.digest();
         let deadline = self.clock.now().plus(IN_PROGRESS_WAIT);
+        let mut look_up_first = false;
         loop {
-            if let Some(existing) = self.store.find_by_request(&cmd.request_id).await? {
-                if existing.request_hash != digest {
-                    return Err(CaError::RequestIdReused {
-                        request_id: cmd.request_id.clone(),
-                    });
+            if look_up_first
+                && let Some(existing) = self.store.find_by_request(&cmd.request_id).await?
+            {
+                return self.existing(cmd, &digest, existing).await;
+            }
+            if let Some(claim) = self.claim(&cmd.request_id) {
+                match self.issue_new(cmd, &digest).await {
+                    Ok(Some(record)) => return self.answer(record, false),
+                    // The id is already recorded: answer from its row.
+                    Ok(None) => {}
+                    // A retry of an issued request must get its certificate
+                    // even if the request would no longer pass (a profile
+                    // tightened since, say).
+                    Err(e) => match self.store.find_by_request(&cmd.request_id).await? {
+                        Some(existing) => {
+                            drop(claim);
+                            return self.existing(cmd, &digest, existing).await;
+                        }
+                        None => return Err(e),
+                    },
                 }
-                if existing.der.is_some() {
-                    return self.answer(existing, true);
+                drop(claim);
+                look_up_first = true;
+                continue;
+            }
+            // Another call is working on this id right now: wait for it.
+            look_up_first = true;
+            if self.clock.now() > deadline {
+                return Err(CaError::InProgress {
+                    request_id: cmd.request_id.clone(),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Answers a request id that already has a row: its certificate, or the
+    /// pending row finished now (unless another call is finishing it).
+    async fn existing(
+        &self,
+        cmd: &IssueCommand,
+        digest: &[u8],
+        existing: CertificateRecord,
+    ) -> Result<Issued, CaError> {
+        if existing.request_hash != digest {
+            return Err(CaError::RequestIdReused {
+                request_id: cmd.request_id.clone(),
+            });
+        }
+        if existing.der.is_some() {
+            return self.answer(existing, true);
+        }
+        let deadline = self.clock.now().plus(IN_PROGRESS_WAIT);
+        loop {
+            if let Some(_claim) = self.claim(&cmd.request_id) {
+                // Re-read under the claim: another call may have finished it.
+                if let Some(row) = self.store.find_by_request(&cmd.request_id).await?
+                    && row.der.is_some()
+                {
+                    return self.answer(row, true);
                 }
-                // Pending: finish it ourselves unless another call is.
-                if let Some(_claim) = self.claim(&cmd.request_id) {
-                    let issued = self.finish_pending(&existing).await?;
-                    return self.answer(issued, true);
-                }
-            } else if let Some(_claim) = self.claim(&cmd.request_id) {
-                if let Some(record) = self.issue_new(cmd, &digest).await? {
-                    return self.answer(record, false);
-                }
-                // The id appeared meanwhile (another CA process): look again.
+                let issued = self.finish_pending(&existing).await?;
+                return self.answer(issued, true);
             }
             if self.clock.now() > deadline {
                 return Err(CaError::InProgress {
@@ -348,9 +405,9 @@ impl CertificateAuthority {
                 tbs: token.tbs_der().to_vec(),
                 now,
             };
-            match self.journal.record_pending(pending).await? {
+            match self.journal.record_pending(pending.clone()).await? {
                 PendingOutcome::Recorded => {
-                    return self.sign_and_store(issuer, token).await.map(Some);
+                    return self.sign_and_store(issuer, token, pending).await.map(Some);
                 }
                 PendingOutcome::RequestExists => return Ok(None),
                 PendingOutcome::SerialTaken => {
@@ -369,9 +426,19 @@ impl CertificateAuthority {
         &self,
         issuer: &IssuerKey,
         token: IssuanceToken,
+        pending: NewPending,
     ) -> Result<CertificateRecord, CaError> {
         let signer = Arc::clone(&issuer.signer);
         let key = issuer.issuer.key().clone();
+        // As many signing threads as the token has sessions: more would
+        // only queue on the session pool as blocked OS threads.
+        let permit = self
+            .signing_slots
+            .acquire()
+            .await
+            .map_err(|_| CaError::Config {
+                reason: "signing stopped".into(),
+            })?;
         let started = std::time::Instant::now();
         let issued: IssuedCertificate =
             tokio::task::spawn_blocking(move || token.sign(&*signer, &key))
@@ -379,6 +446,7 @@ impl CertificateAuthority {
                 .map_err(|_| CaError::Config {
                     reason: "signing task failed".into(),
                 })??;
+        drop(permit);
         self.metrics
             .signing_seconds
             .observe(started.elapsed().as_secs_f64());
@@ -400,19 +468,45 @@ impl CertificateAuthority {
             not_after = %issued.not_after,
             "certificate issued"
         );
-        self.store
-            .get(issuer.id, &issued.serial)
-            .await?
-            .ok_or_else(|| CaError::NotFound {
-                serial: issued.serial.to_hex(),
-            })
+        Ok(CertificateRecord {
+            issuer_id: issuer.id,
+            serial: issued.serial,
+            status: signet_core::CertificateStatus::Good,
+            request_id: pending.request_id,
+            request_hash: pending.request_hash,
+            profile: pending.profile,
+            subject: pending.subject,
+            sans: pending.sans,
+            not_before: pending.not_before,
+            not_after: pending.not_after,
+            tbs: pending.tbs,
+            der: Some(issued.der),
+            revoked_at: None,
+            reason: None,
+            invalidity_date: None,
+            created_at: pending.now,
+            updated_at: now,
+        })
     }
 
     /// Finishes a pending row: signs exactly the TBS that was recorded.
     async fn finish_pending(&self, row: &CertificateRecord) -> Result<CertificateRecord, CaError> {
         let issuer = self.issuer_by_id(row.issuer_id)?;
         let token = IssuanceToken::resume(row.tbs.clone(), &row.profile)?;
-        let record = self.sign_and_store(issuer, token).await?;
+        let pending = NewPending {
+            issuer_id: row.issuer_id,
+            serial: row.serial.clone(),
+            request_id: row.request_id.clone(),
+            request_hash: row.request_hash.clone(),
+            profile: row.profile.clone(),
+            subject: row.subject.clone(),
+            sans: row.sans.clone(),
+            not_before: row.not_before,
+            not_after: row.not_after,
+            tbs: row.tbs.clone(),
+            now: row.created_at,
+        };
+        let record = self.sign_and_store(issuer, token, pending).await?;
         self.metrics.reconciled.inc();
         Ok(record)
     }

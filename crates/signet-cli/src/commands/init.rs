@@ -289,6 +289,7 @@ pub async fn run(args: InitArgs) -> Result<(), CliError> {
         vec![root_issuer.clone(), platform_issuer.clone()],
         "root",
     );
+    ensure_empty_database(&stage1.database.url).await?;
     let authority = signet_ca::service::open_authority(
         &stage1,
         &token,
@@ -296,22 +297,6 @@ pub async fn run(args: InitArgs) -> Result<(), CliError> {
         signet_ca::CaMetrics::detached(),
     )
     .await?;
-    if authority
-        .store()
-        .list(&signet_store::ListQuery {
-            limit: 1,
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| CliError::Home(e.to_string()))?
-        .len()
-        > 0
-    {
-        return Err(CliError::Usage(
-            "the database already holds a Signet CA; use an empty database".into(),
-        ));
-    }
-
     let issuing_signer = token.signer("issuing-ca")?;
     let issuing_csr = build_csr(
         &*issuing_signer,
@@ -398,6 +383,24 @@ pub async fn run(args: InitArgs) -> Result<(), CliError> {
         layout.root.display()
     );
     Ok(())
+}
+
+/// Refuses a database that already holds a CA: its issuers and serials
+/// belong to another PKI.
+async fn ensure_empty_database(url: &str) -> Result<(), CliError> {
+    let db = signet_store::Database::open(url, signet_store::Schema::Ca, &Default::default())
+        .await
+        .map_err(|e| CliError::Home(format!("database: {e}")))?;
+    let store = signet_store::CaStore::new(db);
+    let issuers = store.issuers().await.map_err(|e| CliError::Home(format!("database: {e}")))?;
+    store.database().close().await;
+    if issuers.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::Usage(
+            "the database already holds a Signet CA; give an empty database".into(),
+        ))
+    }
 }
 
 /// A platform certificate for one service role, with its key written 0600.

@@ -146,14 +146,14 @@ pub fn prepare(
         issuer: Some(issuer),
     };
     let tbs_der = builder::build_tbs(&spec)?;
-    lint::check(&lint::LintInput {
+    let tbs = lint::check(&lint::LintInput {
         tbs_der: &tbs_der,
         profile,
         subject_key: &request.key,
         signing,
         issuer: Some(issuer),
     })?;
-    IssuanceToken::new(tbs_der, profile.name())
+    IssuanceToken::from_checked(tbs_der, &tbs, profile.name())
 }
 
 /// Prepares a self-signed certificate (a root CA) for `key`, which the
@@ -194,14 +194,14 @@ pub fn prepare_self_signed(
         issuer: None,
     };
     let tbs_der = builder::build_tbs(&spec)?;
-    lint::check(&lint::LintInput {
+    let tbs = lint::check(&lint::LintInput {
         tbs_der: &tbs_der,
         profile,
         subject_key: key,
         signing,
         issuer: None,
     })?;
-    IssuanceToken::new(tbs_der, profile.name())
+    IssuanceToken::from_checked(tbs_der, &tbs, profile.name())
 }
 
 fn check_request(profile: &Profile, request: &CertificateRequest) -> Result<(), IssueError> {

@@ -31,9 +31,13 @@ pub struct IssuanceToken {
 }
 
 impl IssuanceToken {
-    /// Wraps TBS bytes, reading back the fields callers record.
-    pub(crate) fn new(tbs_der: Vec<u8>, profile: &str) -> Result<Self, IssueError> {
-        let tbs = TbsCertificate::from_der(&tbs_der)?;
+    /// Wraps TBS bytes and their decoded form (from the linter), reading
+    /// back the fields callers record.
+    pub(crate) fn from_checked(
+        tbs_der: Vec<u8>,
+        tbs: &TbsCertificate,
+        profile: &str,
+    ) -> Result<Self, IssueError> {
         let signing = SignatureAlgorithm::from_identifier(
             tbs.signature().oid,
             tbs.signature().parameters.as_ref().map(der::Any::to_ref),
@@ -65,7 +69,8 @@ impl IssuanceToken {
     /// Rebuilds a token from TBS bytes recorded before a crash, so that a
     /// restarted CA finishes exactly the certificate it had prepared.
     pub fn resume(tbs_der: Vec<u8>, profile: &str) -> Result<Self, IssueError> {
-        Self::new(tbs_der, profile)
+        let tbs = TbsCertificate::from_der(&tbs_der)?;
+        Self::from_checked(tbs_der, &tbs, profile)
     }
 
     /// The DER TBSCertificate: what is recorded before signing.

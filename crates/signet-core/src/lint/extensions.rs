@@ -186,6 +186,7 @@ fn key_usage_fits_key(ctx: &Context<'_>) -> Result<(), String> {
         KeyType::Rsa2048 | KeyType::Rsa3072 | KeyType::Rsa4096 => {
             KeyUsages::KeyAgreement | KeyUsages::EncipherOnly | KeyUsages::DecipherOnly
         }
+        // SM2 keys may encrypt (GM/T 0003.4): the profile decides.
         _ => FlagSet::default(),
     };
     if !(ku.0 & forbidden).is_empty() {

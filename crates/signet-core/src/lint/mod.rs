@@ -78,8 +78,9 @@ pub fn rule_names() -> Vec<(&'static str, &'static str)> {
     rules().map(|r| (r.name, r.citation)).collect()
 }
 
-/// Decodes the TBS from its bytes and runs every rule.
-pub(crate) fn check(input: &LintInput<'_>) -> Result<(), LintFailure> {
+/// Decodes the TBS from its bytes and runs every rule. Returns the decoded
+/// TBS so that callers need not decode it again.
+pub(crate) fn check(input: &LintInput<'_>) -> Result<TbsCertificate, LintFailure> {
     let tbs = TbsCertificate::from_der(input.tbs_der).map_err(|e| LintFailure {
         rule: "e_tbs_decodes",
         citation: "RFC 5280 §4.1",
@@ -102,7 +103,7 @@ pub(crate) fn check(input: &LintInput<'_>) -> Result<(), LintFailure> {
             detail,
         })?;
     }
-    Ok(())
+    Ok(tbs)
 }
 
 #[cfg(test)]

@@ -31,6 +31,12 @@ pub struct ProfileConfig {
     /// Bits that do not fit the key's algorithm (keyEncipherment for ECDSA,
     /// keyAgreement for RSA) are left out for that key.
     pub key_usage: Vec<String>,
+    /// keyUsage for SM2 subscriber keys, when it differs from the ECDSA
+    /// rule (no keyEncipherment or dataEncipherment). SM2 keys can encrypt
+    /// (GM/T 0003.4), so encryption profiles of dual-certificate PKI set
+    /// this; signing profiles leave it out.
+    #[serde(default)]
+    pub key_usage_sm2: Option<Vec<String>>,
     /// extKeyUsage purposes by name (serverAuth, clientAuth, codeSigning,
     /// emailProtection, timeStamping, OCSPSigning) or dotted OID.
     #[serde(default)]

@@ -95,6 +95,7 @@ pub struct Profile {
     max_validity: Duration,
     backdate: Duration,
     key_usage: FlagSet<KeyUsages>,
+    key_usage_sm2: Option<FlagSet<KeyUsages>>,
     extended_key_usage: Vec<ObjectIdentifier>,
     ca: bool,
     path_length: Option<u8>,
@@ -136,18 +137,32 @@ impl TryFrom<ProfileConfig> for Profile {
         }
         let renewal_window = parse_duration(&config.renewal_window).map_err(&err)?;
 
-        let mut key_usage = FlagSet::<KeyUsages>::default();
-        for name in &config.key_usage {
-            let bit = KEY_USAGE_NAMES
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(name))
-                .map(|(_, b)| *b)
-                .ok_or_else(|| err(format!("unknown key usage `{name}`")))?;
-            key_usage |= bit;
-        }
-        // RFC 5280 §4.2.1.3: when keyUsage appears, at least one bit MUST be set.
-        if key_usage.is_empty() {
-            return Err(err("key_usage must name at least one usage".into()));
+        let parse_usages =
+            |names: &[String], key: &str| -> Result<FlagSet<KeyUsages>, ProfileError> {
+                let mut bits = FlagSet::<KeyUsages>::default();
+                for name in names {
+                    bits |= KEY_USAGE_NAMES
+                        .iter()
+                        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                        .map(|(_, b)| *b)
+                        .ok_or_else(|| err(format!("unknown key usage `{name}` in {key}")))?;
+                }
+                // RFC 5280 §4.2.1.3: when keyUsage appears, at least one bit MUST be set.
+                if bits.is_empty() {
+                    return Err(err(format!("{key} must name at least one usage")));
+                }
+                Ok(bits)
+            };
+        let key_usage = parse_usages(&config.key_usage, "key_usage")?;
+        let key_usage_sm2 = config
+            .key_usage_sm2
+            .as_deref()
+            .map(|names| parse_usages(names, "key_usage_sm2"))
+            .transpose()?;
+        if key_usage_sm2.is_some_and(|sm2| sm2.contains(KeyUsages::KeyCertSign) != config.ca) {
+            return Err(err(
+                "key_usage_sm2 must agree with ca about keyCertSign".into()
+            ));
         }
         let signs_certs = key_usage.contains(KeyUsages::KeyCertSign);
         // RFC 5280 §4.2.1.9: keyCertSign only with cA, and a CA key must be
@@ -211,6 +226,7 @@ impl TryFrom<ProfileConfig> for Profile {
             max_validity,
             backdate,
             key_usage,
+            key_usage_sm2,
             extended_key_usage,
             ca: config.ca,
             path_length: config.path_length,
@@ -260,18 +276,21 @@ impl Profile {
 
     /// keyUsage for a subscriber key of `key_type`: the profile's bits less
     /// those the algorithm forbids (RFC 5480 §3: no keyEncipherment or
-    /// dataEncipherment for ECDSA keys; RFC 3279 §2.3.1: no keyAgreement for
-    /// RSA). SM2 keys encrypt as well as sign (GM/T 0015), so keep all.
+    /// dataEncipherment for EC keys; RFC 3279 §2.3.1: no keyAgreement for
+    /// RSA). SM2 keys follow the EC rule unless the profile gives
+    /// `key_usage_sm2` (encryption certificates: GM/T 0015).
     pub fn key_usage_for(&self, key_type: KeyType) -> FlagSet<KeyUsages> {
         match key_type {
-            KeyType::P256 | KeyType::P384 => {
+            KeyType::Sm2 if self.key_usage_sm2.is_some() => {
+                self.key_usage_sm2.unwrap_or(self.key_usage)
+            }
+            KeyType::P256 | KeyType::P384 | KeyType::Sm2 => {
                 self.key_usage & !(KeyUsages::KeyEncipherment | KeyUsages::DataEncipherment)
             }
             KeyType::Rsa2048 | KeyType::Rsa3072 | KeyType::Rsa4096 => {
                 self.key_usage
                     & !(KeyUsages::KeyAgreement | KeyUsages::EncipherOnly | KeyUsages::DecipherOnly)
             }
-            _ => self.key_usage,
         }
     }
 
