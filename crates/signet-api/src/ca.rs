@@ -47,7 +47,10 @@ pub struct IssuedCertificate {
     pub issuer: String,
     /// The certificate, PEM.
     pub certificate: String,
-    /// The issuing chain without the root, nearest first, PEM.
+    /// The issuing chain without the root, nearest first, PEM. Empty in
+    /// batch answers, which carry each issuer's chain once
+    /// ([`BatchIssueResponse::chains`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub chain: Vec<String>,
     /// notBefore, RFC 3339.
     pub not_before: String,
@@ -70,6 +73,10 @@ pub struct BatchIssueRequest {
 pub struct BatchIssueResponse {
     /// Results in request order.
     pub results: Vec<BatchItem>,
+    /// The chain (without the root, nearest first, PEM) of each issuer
+    /// named in `results`.
+    #[serde(default)]
+    pub chains: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// The outcome of one request in a batch.

@@ -101,7 +101,7 @@ impl SubjectKey {
                     .ok_or_else(|| KeyError::UnsupportedCurve {
                         curve: "missing".into(),
                     })?;
-                let key_type = match curve {
+                match curve {
                     oid::SECP256R1 => KeyType::P256,
                     oid::SECP384R1 => KeyType::P384,
                     oid::SM2_CURVE => KeyType::Sm2,
@@ -110,9 +110,7 @@ impl SubjectKey {
                             curve: other.to_string(),
                         });
                     }
-                };
-                check_point(key_type, key_bytes)?;
-                key_type
+                }
             }
             oid::RSA_ENCRYPTION => {
                 // RFC 3279 §2.3.1: the parameters MUST be NULL.
@@ -126,11 +124,13 @@ impl SubjectKey {
         let spki = spki
             .to_der()
             .and_then(|d| SubjectPublicKeyInfoOwned::from_der(&d));
-        Ok(SubjectKey {
+        let key = SubjectKey {
             key_type,
             spki: spki.map_err(|_| KeyError::Malformed)?,
             parsed: std::sync::OnceLock::new(),
-        })
+        };
+        key.check_point()?;
+        Ok(key)
     }
 
     /// Parses and checks DER `SubjectPublicKeyInfo`.
@@ -236,17 +236,27 @@ fn aws_lc_algorithm(
     })
 }
 
-fn check_point(key_type: KeyType, point: &[u8]) -> Result<(), KeyError> {
-    let ok = match key_type {
-        KeyType::P256 => p256::PublicKey::from_sec1_bytes(point).is_ok(),
-        KeyType::P384 => p384::PublicKey::from_sec1_bytes(point).is_ok(),
-        KeyType::Sm2 => sm2::PublicKey::from_sec1_bytes(point).is_ok(),
-        _ => false,
-    };
-    if ok {
+impl SubjectKey {
+    /// An EC point must lie on its curve (SEC 1 §3.2.2). ECDSA keys are
+    /// parsed by aws-lc, which checks the point, and the parse is kept for
+    /// verifying with the curve's usual hash (the CSR's own signature,
+    /// nearly always); SM2 points are checked by the `sm2` crate.
+    fn check_point(&self) -> Result<(), KeyError> {
+        let usual = match self.key_type {
+            KeyType::P256 => SignatureAlgorithm::EcdsaSha256,
+            KeyType::P384 => SignatureAlgorithm::EcdsaSha384,
+            KeyType::Sm2 => {
+                return sm2::PublicKey::from_sec1_bytes(self.raw())
+                    .map(|_| ())
+                    .map_err(|_| KeyError::InvalidPoint);
+            }
+            _ => return Ok(()),
+        };
+        let lc_alg = aws_lc_algorithm(self.key_type, usual).ok_or(KeyError::InvalidPoint)?;
+        let parsed =
+            lc::ParsedPublicKey::new(lc_alg, self.raw()).map_err(|_| KeyError::InvalidPoint)?;
+        let _ = self.parsed.set((usual, parsed));
         Ok(())
-    } else {
-        Err(KeyError::InvalidPoint)
     }
 }
 

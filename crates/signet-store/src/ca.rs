@@ -41,7 +41,8 @@ pub struct CertificateRecord {
     pub not_before: Timestamp,
     /// notAfter.
     pub not_after: Timestamp,
-    /// The TBSCertificate recorded before signing.
+    /// The TBSCertificate recorded before signing; emptied once the
+    /// certificate (which contains it) is stored.
     pub tbs: Vec<u8>,
     /// The certificate, once signed.
     pub der: Option<Vec<u8>>,

@@ -115,71 +115,119 @@ fn answer(op: Op, result: OpResult) {
     }
 }
 
-const INSERT_PENDING: &str = "INSERT INTO certificates (issuer_id, serial, status, request_id, \
-    request_hash, profile, subject, sans, not_before, not_after, tbs, created_at, updated_at) \
-    VALUES ($1, $2, 'pending', $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) ON CONFLICT DO NOTHING";
-const REQUEST_EXISTS: &str = "SELECT COUNT(*) FROM certificates WHERE request_id = $1";
-const COMPLETE: &str = "UPDATE certificates SET status = 'good', der = $3, updated_at = $4 \
-    WHERE issuer_id = $1 AND serial = $2 AND status = 'pending'";
+/// Rows per multi-row statement (11 parameters each: SQLite allows 32766).
+const ROWS_PER_STATEMENT: usize = 256;
 
-/// Runs every write of the batch in one transaction.
+const REQUEST_EXISTS: &str = "SELECT COUNT(*) FROM certificates WHERE request_id = $1";
+
+/// Runs every write of the batch in one transaction, with one multi-row
+/// statement per kind of write (per 256 rows): a statement is a round trip
+/// to the driver's thread, so per-row statements would cost more than the
+/// rows.
 async fn apply(db: &Database, batch: &[Op]) -> Result<Vec<OpResult>, StoreError> {
+    let pendings: Vec<(usize, &NewPending)> = batch
+        .iter()
+        .enumerate()
+        .filter_map(|(i, op)| match op {
+            Op::Pending(row, _) => Some((i, row.as_ref())),
+            Op::Issued { .. } => None,
+        })
+        .collect();
+    let issued: Vec<(usize, i64, String, &[u8], i64)> = batch
+        .iter()
+        .enumerate()
+        .filter_map(|(i, op)| match op {
+            Op::Issued {
+                issuer_id,
+                serial,
+                der,
+                now,
+                ..
+            } => Some((i, *issuer_id, serial.to_hex(), der.as_slice(), now.unix())),
+            Op::Pending(..) => None,
+        })
+        .collect();
+    let mut results: Vec<Option<OpResult>> = (0..batch.len()).map(|_| None).collect();
+
     macro_rules! run {
         ($pool:expr) => {{
             let mut tx = $pool.begin().await.during("begin issuance batch")?;
-            let mut results = Vec::with_capacity(batch.len());
-            for op in batch {
-                match op {
-                    Op::Pending(row, _) => {
-                        let inserted = sqlx::query(INSERT_PENDING)
-                            .bind(row.issuer_id)
-                            .bind(row.serial.to_hex())
-                            .bind(&row.request_id)
-                            .bind(&row.request_hash)
-                            .bind(&row.profile)
-                            .bind(&row.subject)
-                            .bind(row.sans.join("\n"))
-                            .bind(row.not_before.unix())
-                            .bind(row.not_after.unix())
-                            .bind(&row.tbs)
-                            .bind(row.now.unix())
-                            .execute(&mut *tx)
+            for chunk in pendings.chunks(ROWS_PER_STATEMENT) {
+                let mut q = sqlx::QueryBuilder::new(
+                    "INSERT INTO certificates (issuer_id, serial, status, request_id, request_hash, \
+                     profile, subject, sans, not_before, not_after, tbs, created_at, updated_at) ",
+                );
+                q.push_values(chunk, |mut b, (_, row)| {
+                    b.push_bind(row.issuer_id)
+                        .push_bind(row.serial.to_hex())
+                        .push("'pending'")
+                        .push_bind(row.request_id.as_str())
+                        .push_bind(row.request_hash.as_slice())
+                        .push_bind(row.profile.as_str())
+                        .push_bind(row.subject.as_str())
+                        .push_bind(row.sans.join("\n"))
+                        .push_bind(row.not_before.unix())
+                        .push_bind(row.not_after.unix())
+                        .push_bind(row.tbs.as_slice())
+                        .push_bind(row.now.unix())
+                        .push_bind(row.now.unix());
+                });
+                q.push(" ON CONFLICT DO NOTHING RETURNING issuer_id, serial");
+                let inserted: std::collections::HashSet<(i64, String)> = q
+                    .build_query_as::<(i64, String)>()
+                    .fetch_all(&mut *tx)
+                    .await
+                    .during("record pending")?
+                    .into_iter()
+                    .collect();
+                for (i, row) in chunk {
+                    let hex = row.serial.to_hex();
+                    let outcome = if inserted.contains(&(row.issuer_id, hex)) {
+                        PendingOutcome::Recorded
+                    } else {
+                        // Rare: tell a repeated request id from a serial collision.
+                        let n: i64 = sqlx::query_scalar(REQUEST_EXISTS)
+                            .bind(row.request_id.as_str())
+                            .fetch_one(&mut *tx)
                             .await
-                            .during("record pending")?
-                            .rows_affected();
-                        let outcome = if inserted > 0 {
-                            PendingOutcome::Recorded
+                            .during("check request id")?;
+                        if n > 0 {
+                            PendingOutcome::RequestExists
                         } else {
-                            let n: i64 = sqlx::query_scalar(REQUEST_EXISTS)
-                                .bind(&row.request_id)
-                                .fetch_one(&mut *tx)
-                                .await
-                                .during("check request id")?;
-                            if n > 0 {
-                                PendingOutcome::RequestExists
-                            } else {
-                                PendingOutcome::SerialTaken
-                            }
-                        };
-                        results.push(Ok(Some(outcome)));
+                            PendingOutcome::SerialTaken
+                        }
+                    };
+                    if let Some(slot) = results.get_mut(*i) {
+                        *slot = Some(Ok(Some(outcome)));
                     }
-                    Op::Issued {
-                        issuer_id,
-                        serial,
-                        der,
-                        now,
-                        ..
-                    } => {
-                        let updated = sqlx::query(COMPLETE)
-                            .bind(*issuer_id)
-                            .bind(serial.to_hex())
-                            .bind(der)
-                            .bind(now.unix())
-                            .execute(&mut *tx)
-                            .await
-                            .during("record issued")?
-                            .rows_affected();
-                        results.push(if updated == 1 {
+                }
+            }
+            for chunk in issued.chunks(ROWS_PER_STATEMENT) {
+                // The certificate contains the TBS: keep the bytes once.
+                let mut q = sqlx::QueryBuilder::new("UPDATE certificates SET status = 'good', tbs = ");
+                q.push_bind(Vec::<u8>::new());
+                q.push(", der = v.column3, updated_at = v.column4 FROM (");
+                q.push_values(chunk, |mut b, (_, issuer_id, serial, der, now)| {
+                    b.push_bind(*issuer_id)
+                        .push_bind(serial.as_str())
+                        .push_bind(*der)
+                        .push_bind(*now);
+                });
+                q.push(
+                    ") AS v WHERE certificates.issuer_id = v.column1 AND certificates.serial = v.column2 \
+                     AND certificates.status = 'pending' RETURNING certificates.issuer_id, certificates.serial",
+                );
+                let updated: std::collections::HashSet<(i64, String)> = q
+                    .build_query_as::<(i64, String)>()
+                    .fetch_all(&mut *tx)
+                    .await
+                    .during("record issued")?
+                    .into_iter()
+                    .collect();
+                for (i, issuer_id, serial, _, _) in chunk {
+                    let done = updated.contains(&(*issuer_id, serial.clone()));
+                    if let Some(slot) = results.get_mut(*i) {
+                        *slot = Some(if done {
                             Ok(None)
                         } else {
                             Err(StoreError::Corrupt {
@@ -190,11 +238,14 @@ async fn apply(db: &Database, batch: &[Op]) -> Result<Vec<OpResult>, StoreError>
                 }
             }
             tx.commit().await.during("commit issuance batch")?;
-            Ok(results)
         }};
     }
     match &*db.pools {
         Pools::Sqlite { writer, .. } => run!(writer),
         Pools::Postgres(pool) => run!(pool),
     }
+    Ok(results
+        .into_iter()
+        .map(|r| r.unwrap_or(Err(StoreError::WriterGone)))
+        .collect())
 }

@@ -12,7 +12,8 @@ CREATE TABLE issuers (
 
 -- One row per serial ever reserved. A row is written 'pending' with the
 -- exact TBS before the token signs, and completed with the certificate
--- after; serials are never reused (primary key per issuer).
+-- after; serials are never reused (primary key per issuer, serial first so
+-- that a serial alone finds its row).
 CREATE TABLE certificates (
     issuer_id         INTEGER NOT NULL REFERENCES issuers(id),
     serial            TEXT    NOT NULL,
@@ -31,11 +32,9 @@ CREATE TABLE certificates (
     invalidity_date   INTEGER,
     created_at        INTEGER NOT NULL,
     updated_at        INTEGER NOT NULL,
-    PRIMARY KEY (issuer_id, serial)
+    PRIMARY KEY (serial, issuer_id)
 );
-CREATE INDEX certificates_by_serial ON certificates (serial);
 CREATE INDEX certificates_by_status ON certificates (status, not_after);
-CREATE INDEX certificates_by_update ON certificates (updated_at);
 
 -- Results of operations other than issuance (revoke, suspend, resume),
 -- so a retried call with the same key does not act twice.

@@ -479,7 +479,7 @@ impl CertificateAuthority {
             sans: pending.sans,
             not_before: pending.not_before,
             not_after: pending.not_after,
-            tbs: pending.tbs,
+            tbs: Vec::new(),
             der: Some(issued.der),
             revoked_at: None,
             reason: None,

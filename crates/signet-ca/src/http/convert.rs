@@ -8,6 +8,14 @@ use crate::authority::Issued;
 
 pub(crate) fn issued(i: &Issued) -> IssuedCertificate {
     IssuedCertificate {
+        chain: i.chain.iter().map(|c| certificate_pem(c)).collect(),
+        ..issued_without_chain(i)
+    }
+}
+
+/// For batch answers, which carry each chain once.
+pub(crate) fn issued_without_chain(i: &Issued) -> IssuedCertificate {
+    IssuedCertificate {
         serial: i.record.serial.to_hex(),
         issuer: i.issuer.clone(),
         certificate: i
@@ -16,8 +24,9 @@ pub(crate) fn issued(i: &Issued) -> IssuedCertificate {
             .as_deref()
             .map(certificate_pem)
             .unwrap_or_default(),
-        chain: i.chain.iter().map(|c| certificate_pem(c)).collect(),
+        chain: Vec::new(),
         not_before: i.record.not_before.to_string(),
+
         not_after: i.record.not_after.to_string(),
         replayed: i.replayed,
     }

@@ -140,7 +140,7 @@ pub(crate) async fn issue_batch(
                 Err(e) => Err(e),
             };
             let item = match item {
-                Ok(issued) => BatchItem::Issued(convert::issued(&issued)),
+                Ok(issued) => BatchItem::Issued(convert::issued_without_chain(&issued)),
                 Err(e) => {
                     let (_, body) = super::errors::body(&e);
                     ca.count_error(&body.error);
@@ -162,9 +162,20 @@ pub(crate) async fn issue_batch(
             *slot = Some(item);
         }
     }
-    Ok(Json(BatchIssueResponse {
-        results: results.into_iter().flatten().collect(),
-    }))
+    let results: Vec<BatchItem> = results.into_iter().flatten().collect();
+    let mut chains = std::collections::BTreeMap::new();
+    for item in &results {
+        if let BatchItem::Issued(c) = item
+            && !chains.contains_key(&c.issuer)
+            && let Some(issuer) = state.ca.issuers().iter().find(|i| i.name == c.issuer)
+        {
+            chains.insert(
+                c.issuer.clone(),
+                issuer.chain.iter().map(|d| certificate_pem(d)).collect(),
+            );
+        }
+    }
+    Ok(Json(BatchIssueResponse { results, chains }))
 }
 
 #[derive(Deserialize)]

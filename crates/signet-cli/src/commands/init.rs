@@ -392,7 +392,10 @@ async fn ensure_empty_database(url: &str) -> Result<(), CliError> {
         .await
         .map_err(|e| CliError::Home(format!("database: {e}")))?;
     let store = signet_store::CaStore::new(db);
-    let issuers = store.issuers().await.map_err(|e| CliError::Home(format!("database: {e}")))?;
+    let issuers = store
+        .issuers()
+        .await
+        .map_err(|e| CliError::Home(format!("database: {e}")))?;
     store.database().close().await;
     if issuers.is_empty() {
         Ok(())

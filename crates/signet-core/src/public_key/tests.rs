@@ -41,3 +41,20 @@ fn key_identifier_is_sha1_of_the_key_bits() {
         sha1::Sha1::digest(signer.public_key().subject_public_key.raw_bytes()).into();
     assert_eq!(key.key_identifier(), expected);
 }
+
+#[test]
+fn points_off_the_curve_are_refused() {
+    let mut rng = rand::rng();
+    for kt in [KeyType::P256, KeyType::P384, KeyType::Sm2] {
+        let signer = SoftwareSigner::generate(kt, &mut rng).unwrap();
+        let mut der = der::Encode::to_der(signer.public_key()).unwrap();
+        // The last byte is the point's y coordinate: change it.
+        let last = der.len() - 1;
+        der[last] ^= 0x01;
+        assert_eq!(
+            SubjectKey::from_spki_der(&der).unwrap_err(),
+            KeyError::InvalidPoint,
+            "{kt}"
+        );
+    }
+}

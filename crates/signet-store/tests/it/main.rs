@@ -93,6 +93,10 @@ async fn issuance_is_recorded_then_completed_body(store: CaStore) {
     let row = store.find_by_request("req-1").await.unwrap().unwrap();
     assert_eq!(row.status, CertificateStatus::Good);
     assert_eq!(row.der.as_deref(), Some(&[0x30, 0x03, 1, 2, 3][..]));
+    assert!(
+        row.tbs.is_empty(),
+        "the TBS is kept only until the certificate is stored"
+    );
     assert!(store.pending().await.unwrap().is_empty());
     // Completing twice is refused: the row is no longer pending.
     assert!(
