@@ -72,7 +72,7 @@ pub struct IssuanceConfig {
     /// Most requests in one batch call. Default 1000.
     #[serde(default = "default_max_batch")]
     pub max_batch: usize,
-    /// Most database writes sharing one commit. Default 256.
+    /// Most database writes sharing one commit. Default 1024.
     #[serde(default = "default_journal_batch")]
     pub journal_batch: usize,
 }
@@ -131,7 +131,7 @@ fn default_max_batch() -> usize {
 }
 
 fn default_journal_batch() -> usize {
-    256
+    1024
 }
 
 impl CaConfig {

@@ -201,7 +201,7 @@ pub enum BenchWhat {
         #[arg(long)]
         home: PathBuf,
         /// Certificates to issue.
-        #[arg(long, default_value_t = 20_000)]
+        #[arg(long, default_value_t = 10_000)]
         count: usize,
         /// Requests in flight.
         #[arg(long, default_value_t = 64)]
@@ -215,5 +215,8 @@ pub enum BenchWhat {
         /// Skip the `openssl ca` comparison run.
         #[arg(long)]
         no_openssl: bool,
+        /// Rounds of the CA measurement; the median is reported.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
     },
 }

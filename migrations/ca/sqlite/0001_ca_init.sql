@@ -34,7 +34,13 @@ CREATE TABLE certificates (
     updated_at        INTEGER NOT NULL,
     PRIMARY KEY (serial, issuer_id)
 );
-CREATE INDEX certificates_by_status ON certificates (status, not_after);
+-- Partial indexes stay small and are not touched when a certificate goes
+-- from pending to good: pending rows (reconciled at start-up), revoked and
+-- suspended ones (CRLs, OCSP), and expiry (renewal reminders).
+CREATE INDEX certificates_pending ON certificates (created_at) WHERE status = 'pending';
+CREATE INDEX certificates_revoked ON certificates (issuer_id, revoked_at)
+    WHERE status IN ('revoked', 'suspended');
+CREATE INDEX certificates_by_expiry ON certificates (not_after);
 
 -- Results of operations other than issuance (revoke, suspend, resume),
 -- so a retried call with the same key does not act twice.

@@ -209,7 +209,7 @@ fn ca_config(
             profiles_dir: layout.profiles(),
             max_csr_bytes: signet_core::csr::DEFAULT_MAX_CSR_BYTES,
             max_batch: 1000,
-            journal_batch: 256,
+            journal_batch: 1024,
         },
         issuers,
     }

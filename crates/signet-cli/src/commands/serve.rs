@@ -78,7 +78,7 @@ profiles_dir = {profiles}
 # Largest CSR, bytes (default 65536); most requests per batch call (default 1000).
 max_csr_bytes = {max_csr}
 max_batch = {max_batch}
-# Most database writes sharing one commit (default 256).
+# Most database writes sharing one commit (default 1024).
 journal_batch = {journal}
 "#,
         listen = quote(&c.server.listen.to_string()),
