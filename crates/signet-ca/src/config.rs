@@ -21,7 +21,73 @@ pub struct CaConfig {
     pub issuance: IssuanceConfig,
     /// The CA certificates this signer issues under.
     pub issuers: Vec<IssuerConfig>,
+    /// CRLs and delegated OCSP signers.
+    #[serde(default)]
+    pub publication: PublicationConfig,
 }
+
+/// When CRLs are made and OCSP signers renewed.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublicationConfig {
+    /// A full CRL per issuer and shard this often. Default `1h`.
+    #[serde(default = "default_crl_interval")]
+    pub crl_interval: String,
+    /// nextUpdate of full CRLs, after thisUpdate. Default `24h`.
+    #[serde(default = "default_crl_validity")]
+    pub crl_validity: String,
+    /// A delta CRL this often. Default `5m`.
+    #[serde(default = "default_delta_interval")]
+    pub delta_interval: String,
+    /// nextUpdate of delta CRLs. Default `1h`.
+    #[serde(default = "default_delta_validity")]
+    pub delta_validity: String,
+    /// A new delegated OCSP signer is issued when the current one has less
+    /// than this left. Default `10d` (signers live 30 days: profile `ocsp-signer`).
+    #[serde(default = "default_renew_before")]
+    pub ocsp_signer_renew_before: String,
+    /// CRLs kept per issuer and shard (older ones are deleted). Default 10.
+    #[serde(default = "default_keep_crls")]
+    pub keep_crls: u32,
+}
+
+impl Default for PublicationConfig {
+    fn default() -> Self {
+        PublicationConfig {
+            crl_interval: default_crl_interval(),
+            crl_validity: default_crl_validity(),
+            delta_interval: default_delta_interval(),
+            delta_validity: default_delta_validity(),
+            ocsp_signer_renew_before: default_renew_before(),
+            keep_crls: default_keep_crls(),
+        }
+    }
+}
+
+fn default_crl_interval() -> String {
+    "1h".into()
+}
+
+fn default_crl_validity() -> String {
+    "24h".into()
+}
+
+fn default_delta_interval() -> String {
+    "5m".into()
+}
+
+fn default_delta_validity() -> String {
+    "1h".into()
+}
+
+fn default_renew_before() -> String {
+    "10d".into()
+}
+
+fn default_keep_crls() -> u32 {
+    10
+}
+
 
 /// The mTLS listener.
 #[derive(Clone, Debug, Deserialize, Serialize)]

@@ -15,10 +15,14 @@ mod config;
 mod error;
 mod http;
 mod metrics;
+pub mod publication;
+
 pub mod service;
 
 pub use authority::{CertificateAuthority, IssueCommand, Issued, IssuerKey, StatusCommand};
-pub use config::{CaConfig, DatabaseConfig, IssuanceConfig, IssuerConfig, ServerConfig};
+pub use config::{
+    CaConfig, DatabaseConfig, IssuanceConfig, IssuerConfig, PublicationConfig, ServerConfig,
+};
 pub use error::CaError;
 pub use metrics::CaMetrics;
 pub use service::{RunningCa, start};

@@ -18,6 +18,7 @@ use crate::config::CaConfig;
 use crate::error::CaError;
 use crate::http::{AppState, router};
 use crate::metrics::CaMetrics;
+use crate::publication::{PublicationSettings, Publisher};
 
 /// A CA listening for requests.
 #[derive(Debug)]
@@ -28,13 +29,15 @@ pub struct RunningCa {
     pub authority: Arc<CertificateAuthority>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
+    publisher: JoinHandle<()>,
     /// Kept open for as long as the server runs: its sessions sign.
-    _token: Token,
+    _token: Arc<Token>,
 }
 
 impl RunningCa {
     /// Stops accepting, lets in-flight requests finish, and waits.
     pub async fn stop(mut self) {
+        self.publisher.abort();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -160,8 +163,15 @@ pub async fn start(config: CaConfig, clock: Arc<dyn Clock>) -> Result<RunningCa,
         })??;
     let mut registry = Registry::default();
     let metrics = Arc::new(CaMetrics::new(&mut registry));
+    let token = Arc::new(token);
+    let settings = PublicationSettings::try_from(&config.publication)?;
     let authority = Arc::new(open_authority(&config, &token, clock, metrics).await?);
     authority.reconcile().await?;
+    // Signers and CRLs exist before anyone can ask: a responder started
+    // with the CA answers from the first request.
+    let publisher = Arc::new(Publisher::new(Arc::clone(&authority), Arc::clone(&token), settings));
+    publisher.publish_all().await?;
+    let publisher_task = tokio::spawn(Arc::clone(&publisher).run());
 
     let identity = Identity::from_pem_files(&config.server.certificate, &config.server.key)?;
     let roots = signet_tls::load_roots(&config.server.client_roots)?;
@@ -182,6 +192,7 @@ pub async fn start(config: CaConfig, clock: Arc<dyn Clock>) -> Result<RunningCa,
         ca: Arc::clone(&authority),
         registry: Arc::new(registry),
         max_batch: config.issuance.max_batch,
+        publisher,
     };
     let app = router(
         state,
@@ -204,6 +215,7 @@ pub async fn start(config: CaConfig, clock: Arc<dyn Clock>) -> Result<RunningCa,
         authority,
         shutdown: Some(tx),
         task,
+        publisher: publisher_task,
         _token: token,
     })
 }

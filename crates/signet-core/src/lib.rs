@@ -10,10 +10,13 @@
 
 pub mod algorithm;
 pub mod clock;
+pub mod crl;
 pub mod csr;
 pub mod issuance;
 pub mod lint;
 pub mod names;
+pub mod ocsp;
+
 pub mod pem;
 pub mod profile;
 pub mod public_key;

@@ -156,6 +156,22 @@ pub fn parse_general_name(text: &str) -> Result<GeneralName, String> {
     }
 }
 
+/// Escapes an attribute value for an RFC 4514 string (§2.4).
+pub fn escape_value(v: &str) -> String {
+    let count = v.chars().count();
+    let mut out = String::with_capacity(v.len());
+    for (i, c) in v.chars().enumerate() {
+        let special = matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';' | '=')
+            || (i == 0 && (c == '#' || c == ' '))
+            || (i + 1 == count && c == ' ');
+        if special {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Parses an RFC 4514 string into a name (`CN=Example Root,O=Example,C=CN`).
 /// Country is encoded as PrintableString, other attributes as UTF8String.
 pub fn parse_name(text: &str) -> Result<Name, der::Error> {

@@ -41,6 +41,8 @@ pub struct CertificateRecord {
     pub not_before: Timestamp,
     /// notAfter.
     pub not_after: Timestamp,
+    /// The CRL partition the certificate is listed in when revoked.
+    pub crl_shard: i64,
     /// The TBSCertificate recorded before signing; emptied once the
     /// certificate (which contains it) is stored.
     pub tbs: Vec<u8>,
@@ -70,6 +72,7 @@ struct CertificateRow {
     sans: String,
     not_before: i64,
     not_after: i64,
+    crl_shard: i64,
     tbs: Vec<u8>,
     der: Option<Vec<u8>>,
     revoked_at: Option<i64>,
@@ -83,27 +86,14 @@ impl TryFrom<CertificateRow> for CertificateRecord {
     type Error = StoreError;
 
     fn try_from(r: CertificateRow) -> Result<Self, StoreError> {
-        let reason = match r.revocation_reason {
-            None => None,
-            Some(code) => Some(
-                u8::try_from(code)
-                    .ok()
-                    .and_then(RevocationReason::from_code)
-                    .ok_or(StoreError::Corrupt {
-                        what: "revocation reason",
-                    })?,
-            ),
-        };
+        let reason = crate::status::reason_from_code(r.revocation_reason)?;
         Ok(CertificateRecord {
             issuer_id: r.issuer_id,
             serial: r
                 .serial
                 .parse()
                 .map_err(|_| StoreError::Corrupt { what: "serial" })?,
-            status: r
-                .status
-                .parse()
-                .map_err(|_| StoreError::Corrupt { what: "status" })?,
+            status: crate::status::status_from_text(&r.status)?,
             request_id: r.request_id,
             request_hash: r.request_hash,
             profile: r.profile,
@@ -111,6 +101,7 @@ impl TryFrom<CertificateRow> for CertificateRecord {
             sans: r.sans.lines().map(str::to_owned).collect(),
             not_before: Timestamp::from_unix(r.not_before),
             not_after: Timestamp::from_unix(r.not_after),
+            crl_shard: r.crl_shard,
             tbs: r.tbs,
             der: r.der,
             revoked_at: r.revoked_at.map(Timestamp::from_unix),
@@ -143,6 +134,8 @@ pub struct NewPending {
     pub not_before: Timestamp,
     /// notAfter.
     pub not_after: Timestamp,
+    /// The CRL partition the certificate belongs to.
+    pub crl_shard: i64,
     /// The exact TBS that will be signed.
     pub tbs: Vec<u8>,
     /// Now.
@@ -217,7 +210,7 @@ macro_rules! select_certificates {
     ($rest:literal) => {
         concat!(
             "SELECT issuer_id, serial, status, request_id, request_hash, profile, subject, sans, \
-             not_before, not_after, tbs, der, revoked_at, revocation_reason, invalidity_date, \
+             not_before, not_after, crl_shard, tbs, der, revoked_at, revocation_reason, invalidity_date, \
              created_at, updated_at FROM certificates ",
             $rest
         )
@@ -417,18 +410,42 @@ impl CaStore {
                 None,
             ),
         };
+        let new_status = match change {
+            StatusChange::Revoke { .. } => CertificateStatus::Revoked,
+            StatusChange::Suspend => CertificateStatus::Suspended,
+            StatusChange::Resume => CertificateStatus::Good,
+        };
+        // The change and its entry in the change feed commit together, so
+        // a responder following the feed never misses a change.
         let changed = on_writer!(self.db, |pool| {
-            sqlx::query(sql)
+            let mut tx = pool.begin().await.during("begin status change")?;
+            let changed = sqlx::query(sql)
                 .bind(issuer_id)
                 .bind(serial.to_hex())
                 .bind(now.unix())
                 .bind(reason)
                 .bind(invalidity)
-                .execute(pool)
+                .execute(&mut *tx)
                 .await
                 .during("change status")?
-                .rows_affected()
+                .rows_affected();
+            if changed > 0 {
+                sqlx::query(
+                    "INSERT INTO status_changes (issuer_id, serial, status, changed_at) \
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(issuer_id)
+                .bind(serial.to_hex())
+                .bind(new_status.as_str())
+                .bind(now.unix())
+                .execute(&mut *tx)
+                .await
+                .during("record status change")?;
+            }
+            tx.commit().await.during("commit status change")?;
+            changed
         });
+
         let Some(record) = self.get(issuer_id, serial).await? else {
             return Ok(StatusOutcome::NotFound);
         };

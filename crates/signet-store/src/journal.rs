@@ -117,7 +117,7 @@ fn answer(op: Op, result: OpResult) {
     }
 }
 
-/// Rows per multi-row statement on SQLite (13 parameters each; SQLite
+/// Rows per multi-row statement on SQLite (14 parameters each; SQLite
 /// allows 32766).
 const ROWS_PER_STATEMENT: usize = 256;
 
@@ -212,7 +212,7 @@ async fn apply_sqlite(pool: &sqlx::SqlitePool, work: &Work<'_>) -> Result<Applie
     for chunk in work.pendings.chunks(ROWS_PER_STATEMENT) {
         let mut q = sqlx::QueryBuilder::new(
             "INSERT INTO certificates (issuer_id, serial, status, request_id, request_hash, \
-             profile, subject, sans, not_before, not_after, tbs, created_at, updated_at) ",
+             profile, subject, sans, not_before, not_after, crl_shard, tbs, created_at, updated_at) ",
         );
         q.push_values(chunk, |mut b, (_, row)| {
             b.push_bind(row.issuer_id)
@@ -225,6 +225,7 @@ async fn apply_sqlite(pool: &sqlx::SqlitePool, work: &Work<'_>) -> Result<Applie
                 .push_bind(row.sans.join("\n"))
                 .push_bind(row.not_before.unix())
                 .push_bind(row.not_after.unix())
+                .push_bind(row.crl_shard)
                 .push_bind(row.tbs.as_slice())
                 .push_bind(row.now.unix())
                 .push_bind(row.now.unix());
@@ -280,13 +281,14 @@ async fn apply_sqlite(pool: &sqlx::SqlitePool, work: &Work<'_>) -> Result<Applie
 }
 
 const PG_INSERT_PENDING: &str = "INSERT INTO certificates (issuer_id, serial, status, request_id, \
-    request_hash, profile, subject, sans, not_before, not_after, tbs, created_at, updated_at) \
+    request_hash, profile, subject, sans, not_before, not_after, crl_shard, tbs, created_at, \
+    updated_at) \
     SELECT issuer_id, serial, 'pending', request_id, request_hash, profile, subject, sans, \
-    not_before, not_after, tbs, now, now \
+    not_before, not_after, crl_shard, tbs, now, now \
     FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::bytea[], $5::text[], $6::text[], \
-    $7::text[], $8::bigint[], $9::bigint[], $10::bytea[], $11::bigint[]) \
+    $7::text[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bytea[], $12::bigint[]) \
     AS v(issuer_id, serial, request_id, request_hash, profile, subject, sans, not_before, \
-    not_after, tbs, now) \
+    not_after, crl_shard, tbs, now) \
     ON CONFLICT DO NOTHING RETURNING issuer_id, serial";
 
 const PG_REPEATED_REQUESTS: &str =
@@ -320,6 +322,7 @@ async fn apply_postgres(pool: &sqlx::PgPool, work: &Work<'_>) -> Result<Applied,
             .bind(rows().map(|r| r.sans.join("\n")).collect::<Vec<_>>())
             .bind(rows().map(|r| r.not_before.unix()).collect::<Vec<_>>())
             .bind(rows().map(|r| r.not_after.unix()).collect::<Vec<_>>())
+            .bind(rows().map(|r| r.crl_shard).collect::<Vec<_>>())
             .bind(rows().map(|r| r.tbs.clone()).collect::<Vec<_>>())
             .bind(rows().map(|r| r.now.unix()).collect::<Vec<_>>())
             .fetch_all(&mut *tx)

@@ -14,6 +14,8 @@ mod ca;
 mod database;
 mod error;
 mod journal;
+mod publication;
+mod status;
 pub mod testing;
 
 pub use ca::{
@@ -23,3 +25,7 @@ pub use ca::{
 pub use database::{Backend, Database, DbOptions, Schema};
 pub use error::StoreError;
 pub use journal::IssuanceJournal;
+pub use publication::RevokedEntry;
+pub use status::{
+    CertificateState, CrlKind, CrlRecord, OcspSignerRecord, StatusChangeRecord, StatusReader,
+};

@@ -25,6 +25,7 @@ CREATE TABLE certificates (
     sans              TEXT    NOT NULL,
     not_before        BIGINT  NOT NULL,
     not_after         BIGINT  NOT NULL,
+    crl_shard         BIGINT  NOT NULL DEFAULT 0,
     tbs               BYTEA    NOT NULL,
     der               BYTEA,
     revoked_at        BIGINT,
@@ -38,7 +39,7 @@ CREATE TABLE certificates (
 -- from pending to good: pending rows (reconciled at start-up), revoked and
 -- suspended ones (CRLs, OCSP), and expiry (renewal reminders).
 CREATE INDEX certificates_pending ON certificates (created_at) WHERE status = 'pending';
-CREATE INDEX certificates_revoked ON certificates (issuer_id, revoked_at)
+CREATE INDEX certificates_revoked ON certificates (issuer_id, crl_shard, revoked_at)
     WHERE status IN ('revoked', 'suspended');
 CREATE INDEX certificates_by_expiry ON certificates (not_after);
 
@@ -57,4 +58,43 @@ CREATE TABLE crl_numbers (
     shard       BIGINT  NOT NULL,
     last_number BIGINT  NOT NULL,
     PRIMARY KEY (issuer_id, shard)
+);
+
+-- Every revocation, suspension and resumption, in order: OCSP responders
+-- follow it to drop stale cached answers, delta CRLs list what changed
+-- since their base.
+CREATE TABLE status_changes (
+    seq        BIGSERIAL PRIMARY KEY,
+    issuer_id  BIGINT NOT NULL,
+    serial     TEXT    NOT NULL,
+    status     TEXT    NOT NULL,
+    changed_at BIGINT NOT NULL
+);
+
+-- Published CRLs: full and delta, per issuer and shard. `changes_seq` is
+-- the last status change a CRL includes.
+CREATE TABLE crls (
+    issuer_id   BIGINT NOT NULL REFERENCES issuers(id),
+    shard       BIGINT NOT NULL,
+    kind        TEXT    NOT NULL CHECK (kind IN ('full', 'delta')),
+    number      BIGINT NOT NULL,
+    base_number BIGINT,
+    this_update BIGINT NOT NULL,
+    next_update BIGINT NOT NULL,
+    changes_seq BIGINT NOT NULL,
+    entries     BIGINT NOT NULL,
+    der         BYTEA    NOT NULL,
+    PRIMARY KEY (issuer_id, shard, kind, number)
+);
+
+-- Delegated OCSP signing certificates (RFC 6960 §4.2.2.2), their keys in
+-- the token. The CA issues a new one before the current one expires.
+CREATE TABLE ocsp_signers (
+    id          BIGSERIAL PRIMARY KEY,
+    issuer_id   BIGINT NOT NULL REFERENCES issuers(id),
+    key_label   TEXT    NOT NULL UNIQUE,
+    certificate BYTEA    NOT NULL,
+    not_before  BIGINT NOT NULL,
+    not_after   BIGINT NOT NULL,
+    created_at  BIGINT NOT NULL
 );

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use signet_core::csr::VerifiedCsr;
 use signet_core::issuance::{CertificateRequest, IssuanceToken, IssuedCertificate};
 use signet_core::names::{parse_general_name, parse_name};
-use signet_core::{Clock, Profile, RevocationReason, Serial, Timestamp, prepare};
+use signet_core::{Clock, IssueError, Profile, RevocationReason, Serial, Timestamp, prepare};
 use signet_store::{
     CaStore, CertificateRecord, IssuanceJournal, NewPending, PendingOutcome, StatusChange,
     StatusOutcome,
@@ -402,6 +402,7 @@ impl CertificateAuthority {
                 sans: token.sans().to_vec(),
                 not_before: token.not_before(),
                 not_after: token.not_after(),
+                crl_shard: i64::from(issuer.issuer.urls().shard_of(token.serial())),
                 tbs: token.tbs_der().to_vec(),
                 now,
             };
@@ -479,7 +480,9 @@ impl CertificateAuthority {
             sans: pending.sans,
             not_before: pending.not_before,
             not_after: pending.not_after,
+            crl_shard: pending.crl_shard,
             tbs: Vec::new(),
+
             der: Some(issued.der),
             revoked_at: None,
             reason: None,
@@ -489,7 +492,31 @@ impl CertificateAuthority {
         })
     }
 
+    /// Signs other TBS structures of an issuer (CRLs) with the same
+    /// discipline as certificates: on a signing thread, and checked with
+    /// the issuer's public key before the signed object exists.
+    pub async fn sign_tbs(&self, issuer: &IssuerKey, tbs: Vec<u8>) -> Result<Vec<u8>, CaError> {
+        let signer = Arc::clone(&issuer.signer);
+        let key = issuer.issuer.key().clone();
+        let _permit = self.signing_slots.acquire().await.map_err(|_| CaError::Config {
+            reason: "signing stopped".into(),
+        })?;
+        let signed = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, IssueError> {
+            let algorithm = signer.algorithm();
+            let signature = signer.sign(&tbs)?;
+            key.verify(algorithm, &tbs, &signature)
+                .map_err(|_| IssueError::SignatureCheck)?;
+            signet_core::issuance::assemble_signed(&tbs, algorithm, &signature)
+        })
+        .await
+        .map_err(|_| CaError::Config {
+            reason: "signing task failed".into(),
+        })??;
+        Ok(signed)
+    }
+
     /// Finishes a pending row: signs exactly the TBS that was recorded.
+
     async fn finish_pending(&self, row: &CertificateRecord) -> Result<CertificateRecord, CaError> {
         let issuer = self.issuer_by_id(row.issuer_id)?;
         let token = IssuanceToken::resume(row.tbs.clone(), &row.profile)?;
@@ -503,6 +530,7 @@ impl CertificateAuthority {
             sans: row.sans.clone(),
             not_before: row.not_before,
             not_after: row.not_after,
+            crl_shard: row.crl_shard,
             tbs: row.tbs.clone(),
             now: row.created_at,
         };
@@ -625,6 +653,11 @@ impl CertificateAuthority {
                 serial: cmd.serial.to_hex(),
             }),
         }
+    }
+
+    /// Issuer id for a name.
+    pub fn issuer_id(&self, name: &str) -> Option<i64> {
+        self.issuers.iter().find(|i| i.name == name).map(|i| i.id)
     }
 
     /// Issuer name for an id.

@@ -310,7 +310,15 @@ pub(crate) async fn revoke(
         reason,
         invalidity_date,
     };
-    change(&state, &peer, &serial, req.issuer, change_req, "revoke").await
+    let answer = change(&state, &peer, &serial, req.issuer, change_req, "revoke").await?;
+    if req.crl_now {
+        // Emergency revocation: a new CRL before the call returns.
+        let id = state.ca.issuer_id(&answer.0.issuer).ok_or_else(|| CaError::UnknownIssuer {
+            name: answer.0.issuer.clone(),
+        })?;
+        state.publisher.publish_now(id).await?;
+    }
+    Ok(answer)
 }
 
 pub(crate) async fn suspend(

@@ -20,6 +20,7 @@ pub(crate) struct AppState {
     pub ca: Arc<CertificateAuthority>,
     pub registry: Arc<Registry>,
     pub max_batch: usize,
+    pub publisher: Arc<crate::publication::Publisher>,
 }
 
 /// The routes of the CA API (see `signet_api::ca` for the table).

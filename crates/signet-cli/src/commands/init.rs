@@ -76,26 +76,11 @@ fn random_pin() -> Zeroizing<String> {
     Zeroizing::new(pin)
 }
 
-/// RFC 4514 §2.4 escaping of an attribute value.
-fn escape_dn_value(v: &str) -> String {
-    let mut out = String::with_capacity(v.len());
-    for (i, c) in v.chars().enumerate() {
-        let special = matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';' | '=')
-            || (i == 0 && (c == '#' || c == ' '))
-            || (i + 1 == v.chars().count() && c == ' ');
-        if special {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
 fn name(cn: &str, org: &str) -> Result<Name, CliError> {
     parse_name(&format!(
         "CN={},O={}",
-        escape_dn_value(cn),
-        escape_dn_value(org)
+        signet_core::names::escape_value(cn),
+        signet_core::names::escape_value(org)
     ))
     .map_err(|e| CliError::Usage(format!("--org: {e}")))
 }
@@ -168,7 +153,7 @@ fn issuer_config(
         ocsp_url: urls.then(|| format!("{base}/ocsp")),
         ca_issuers_url: urls.then(|| format!("{base}/ca/{name}.der")),
         crl_url: urls.then(|| format!("{base}/crl/{name}.crl")),
-        delta_crl_url: None,
+        delta_crl_url: urls.then(|| format!("{base}/crl/{name}-delta.crl")),
         crl_shards: 1,
     }
 }
@@ -212,6 +197,7 @@ fn ca_config(
             journal_batch: 1024,
         },
         issuers,
+        publication: signet_ca::PublicationConfig::default(),
     }
 }
 
@@ -440,7 +426,7 @@ async fn issue_service_certificate(
             profile: "service".into(),
             issuer: Some("platform".into()),
             csr: csr.into_bytes(),
-            subject: Some(format!("CN=signet-{role},O={}", escape_dn_value(&args.org))),
+            subject: Some(format!("CN=signet-{role},O={}", signet_core::names::escape_value(&args.org))),
             sans: Some(sans),
             validity: None,
         })

@@ -142,5 +142,29 @@ certificate = {cert}
         }
         let _ = writeln!(out, "crl_shards = {}", i.crl_shards);
     }
+    let p = &c.publication;
+    let _ = write!(
+        out,
+        r#"
+# CRLs (full and delta, per issuer and shard) and delegated OCSP signers.
+[publication]
+# A full CRL this often, valid (nextUpdate) this long.
+crl_interval = {crl_interval}
+crl_validity = {crl_validity}
+# A delta CRL this often, valid this long.
+delta_interval = {delta_interval}
+delta_validity = {delta_validity}
+# Issue a new OCSP signer when the current one has less than this left.
+ocsp_signer_renew_before = {renew}
+# CRLs kept per issuer and shard.
+keep_crls = {keep}
+"#,
+        crl_interval = quote(&p.crl_interval),
+        crl_validity = quote(&p.crl_validity),
+        delta_interval = quote(&p.delta_interval),
+        delta_validity = quote(&p.delta_validity),
+        renew = quote(&p.ocsp_signer_renew_before),
+        keep = p.keep_crls,
+    );
     out
 }

@@ -39,6 +39,22 @@ impl IssuerUrls {
     pub fn for_serial(&self, url: &str, serial: &Serial) -> String {
         url.replace("{shard}", &self.shard_of(serial).to_string())
     }
+
+    /// The number of CRL partitions (at least one).
+    pub fn shards(&self) -> u16 {
+        self.crl_shards.max(1)
+    }
+
+    /// The full CRL URL of `shard`.
+    pub fn crl_for_shard(&self, shard: u16) -> Option<String> {
+        self.crl.as_ref().map(|u| u.replace("{shard}", &shard.to_string()))
+    }
+
+    /// The delta CRL URL of `shard`.
+    pub fn delta_crl_for_shard(&self, shard: u16) -> Option<String> {
+        self.delta_crl.as_ref().map(|u| u.replace("{shard}", &shard.to_string()))
+    }
+
 }
 
 /// The CRL shard of `serial` among `shards` partitions.

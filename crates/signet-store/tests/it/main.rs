@@ -60,6 +60,7 @@ fn pending(serial: &Serial, request_id: &str) -> NewPending {
         sans: vec!["DNS:www.example.test".into(), "IP:192.0.2.1".into()],
         not_before: NOW,
         not_after: NOW.plus(std::time::Duration::from_secs(86_400)),
+        crl_shard: 0,
         tbs: vec![0x30, 0x00],
         now: NOW,
     }
