@@ -88,7 +88,6 @@ fn default_keep_crls() -> u32 {
     10
 }
 
-
 /// The mTLS listener.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]

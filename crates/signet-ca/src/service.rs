@@ -169,7 +169,11 @@ pub async fn start(config: CaConfig, clock: Arc<dyn Clock>) -> Result<RunningCa,
     authority.reconcile().await?;
     // Signers and CRLs exist before anyone can ask: a responder started
     // with the CA answers from the first request.
-    let publisher = Arc::new(Publisher::new(Arc::clone(&authority), Arc::clone(&token), settings));
+    let publisher = Arc::new(Publisher::new(
+        Arc::clone(&authority),
+        Arc::clone(&token),
+        settings,
+    ));
     publisher.publish_all().await?;
     let publisher_task = tokio::spawn(Arc::clone(&publisher).run());
 

@@ -219,4 +219,34 @@ pub enum BenchWhat {
         #[arg(long, default_value_t = 3)]
         rounds: usize,
     },
+    /// OCSP responses per second and latency with wrk on loopback (cached
+    /// GET and POST, freshly signed nonce responses), OpenSSL's responder on
+    /// the same requests, and how soon a revocation shows in OCSP.
+    Ocsp {
+        /// The PKI home (its services must be up).
+        #[arg(long)]
+        home: PathBuf,
+        /// Certificates to issue for the test population.
+        #[arg(long, default_value_t = 100_000)]
+        certs: usize,
+        /// Share of them to revoke.
+        #[arg(long, default_value_t = 0.1)]
+        revoked: f64,
+        /// Seconds per wrk run.
+        #[arg(long, default_value_t = 10)]
+        duration: u64,
+        /// Connections wrk keeps open.
+        #[arg(long, default_value_t = 64)]
+        connections: usize,
+        /// Skip the `openssl ocsp` responder comparison.
+        #[arg(long)]
+        no_openssl: bool,
+    },
+    /// Time and peak memory to build a CRL from a database of revoked
+    /// certificates (SQLite in a temporary directory, software P-256 key).
+    Crl {
+        /// Revoked certificates in the CRL.
+        #[arg(long, default_value_t = 1_000_000)]
+        entries: usize,
+    },
 }

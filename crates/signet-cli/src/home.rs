@@ -98,6 +98,9 @@ pub struct Manifest {
 pub struct Services {
     /// CA signer API (mTLS).
     pub ca: String,
+    /// OCSP responder and CRL distribution (plain HTTP).
+    #[serde(default)]
+    pub ocsp: Option<String>,
 }
 
 /// Administrator's mTLS credentials.

@@ -34,7 +34,9 @@ fn wanted(command: &Command) -> Result<Option<PathBuf>, CliError> {
             crate::cli::BenchWhat::Issue { home, .. } => {
                 from_ca_config(&Layout::new(home)?.ca_config())
             }
+            crate::cli::BenchWhat::Crl { .. } | crate::cli::BenchWhat::Ocsp { .. } => Ok(None),
         },
+
         _ => Ok(None),
     }
 }

@@ -5,6 +5,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use sqlx::ConnectOptions as _;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -169,6 +170,12 @@ impl Database {
     }
 }
 
+/// Statements slower than this are logged as warnings. CRL publication
+/// streams every revoked certificate in one statement, which takes seconds
+/// for a million entries; sqlx's default of one second would warn about
+/// every large CRL.
+const SLOW_STATEMENT: Duration = Duration::from_secs(10);
+
 fn sqlite_path(url: &str) -> Option<PathBuf> {
     let rest = url
         .strip_prefix("sqlite://")
@@ -187,7 +194,8 @@ async fn open_sqlite(path: PathBuf, options: &DbOptions) -> Result<Pools, StoreE
         // commit is shared by many certificates.
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
-        .busy_timeout(options.busy_timeout);
+        .busy_timeout(options.busy_timeout)
+        .log_slow_statements(log::LevelFilter::Warn, SLOW_STATEMENT);
     let writer = if options.read_only {
         None
     } else {
@@ -217,7 +225,9 @@ async fn open_postgres(
     schema: Schema,
     options: &DbOptions,
 ) -> Result<Pools, StoreError> {
-    let base = PgConnectOptions::from_str(url).during("parse postgres url")?;
+    let base = PgConnectOptions::from_str(url)
+        .during("parse postgres url")?
+        .log_slow_statements(log::LevelFilter::Warn, SLOW_STATEMENT);
     if !options.read_only {
         // Each service keeps its tables, and its migration history, in its
         // own schema of the database the operator named.

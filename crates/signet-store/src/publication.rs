@@ -8,7 +8,8 @@ use crate::ca::CaStore;
 use crate::database::{on_reader, on_writer};
 use crate::error::{Context, StoreError};
 use crate::status::{
-    CrlRecord, OcspSignerRecord, StatusReader, reason_from_code, status_from_text,
+    CrlRecord, OcspSignerRecord, SignerRow, StatusReader, reason_from_code, signer_from_row,
+    status_from_text,
 };
 
 /// A certificate as a CRL lists it.
@@ -31,7 +32,9 @@ type EntryRow = (String, String, Option<i64>, Option<i64>, Option<i64>, i64);
 fn entry_from_row(r: EntryRow) -> Result<RevokedEntry, StoreError> {
     let (serial, status, revoked_at, reason, invalidity, updated_at) = r;
     Ok(RevokedEntry {
-        serial: serial.parse().map_err(|_| StoreError::Corrupt { what: "serial" })?,
+        serial: serial
+            .parse()
+            .map_err(|_| StoreError::Corrupt { what: "serial" })?,
         status: status_from_text(&status)?,
         revoked_at: Timestamp::from_unix(revoked_at.unwrap_or(updated_at)),
         reason: reason_from_code(reason)?,
@@ -42,7 +45,9 @@ fn entry_from_row(r: EntryRow) -> Result<RevokedEntry, StoreError> {
 impl CaStore {
     /// Read-only access over the same database.
     pub fn reader(&self) -> StatusReader {
-        StatusReader { db: self.db.clone() }
+        StatusReader {
+            db: self.db.clone(),
+        }
     }
 
     /// Streams every revoked or suspended certificate of an issuer's shard
@@ -68,7 +73,11 @@ impl CaStore {
                 .bind(shard)
                 .bind(unexpired_at.unix())
                 .fetch(pool);
-            while let Some(row) = rows.try_next().await.during("stream revoked certificates")? {
+            while let Some(row) = rows
+                .try_next()
+                .await
+                .during("stream revoked certificates")?
+            {
                 f(entry_from_row(row)?)?;
                 count += 1;
             }
@@ -127,7 +136,12 @@ impl CaStore {
 
     /// Drops CRLs of an issuer's shard and kind older than `keep_from`
     /// (by number): only recent ones are served.
-    pub async fn prune_crls(&self, issuer_id: i64, shard: i64, keep_from: i64) -> Result<(), StoreError> {
+    pub async fn prune_crls(
+        &self,
+        issuer_id: i64,
+        shard: i64,
+        keep_from: i64,
+    ) -> Result<(), StoreError> {
         on_writer!(self.db, |pool| {
             sqlx::query("DELETE FROM crls WHERE issuer_id = $1 AND shard = $2 AND number < $3")
                 .bind(issuer_id)
@@ -171,9 +185,11 @@ impl CaStore {
     }
 
     /// Signers whose certificates expired before `now` (their keys can go).
-    pub async fn expired_ocsp_signers(&self, now: Timestamp) -> Result<Vec<OcspSignerRecord>, StoreError> {
-        type Row = (i64, i64, String, Vec<u8>, i64, i64);
-        let rows: Vec<Row> = on_writer!(self.db, |pool| {
+    pub async fn expired_ocsp_signers(
+        &self,
+        now: Timestamp,
+    ) -> Result<Vec<OcspSignerRecord>, StoreError> {
+        let rows: Vec<SignerRow> = on_writer!(self.db, |pool| {
             sqlx::query_as(
                 "SELECT id, issuer_id, key_label, certificate, not_before, not_after FROM ocsp_signers \
                  WHERE not_after <= $1",
@@ -183,17 +199,7 @@ impl CaStore {
             .await
             .during("read expired OCSP signers")?
         });
-        Ok(rows
-            .into_iter()
-            .map(|(id, issuer_id, key_label, certificate, not_before, not_after)| OcspSignerRecord {
-                id,
-                issuer_id,
-                key_label,
-                certificate,
-                not_before: Timestamp::from_unix(not_before),
-                not_after: Timestamp::from_unix(not_after),
-            })
-            .collect())
+        Ok(rows.into_iter().map(signer_from_row).collect())
     }
 
     /// Forgets a signer (after its key was destroyed).

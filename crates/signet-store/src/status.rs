@@ -98,7 +98,8 @@ pub struct OcspSignerRecord {
 }
 
 pub(crate) fn status_from_text(text: &str) -> Result<CertificateStatus, StoreError> {
-    text.parse().map_err(|_| StoreError::Corrupt { what: "status" })
+    text.parse()
+        .map_err(|_| StoreError::Corrupt { what: "status" })
 }
 
 pub(crate) fn reason_from_code(code: Option<i64>) -> Result<Option<RevocationReason>, StoreError> {
@@ -106,9 +107,26 @@ pub(crate) fn reason_from_code(code: Option<i64>) -> Result<Option<RevocationRea
         u8::try_from(c)
             .ok()
             .and_then(RevocationReason::from_code)
-            .ok_or(StoreError::Corrupt { what: "revocation reason" })
+            .ok_or(StoreError::Corrupt {
+                what: "revocation reason",
+            })
     })
     .transpose()
+}
+
+/// An `ocsp_signers` row.
+pub(crate) type SignerRow = (i64, i64, String, Vec<u8>, i64, i64);
+
+pub(crate) fn signer_from_row(r: SignerRow) -> OcspSignerRecord {
+    let (id, issuer_id, key_label, certificate, not_before, not_after) = r;
+    OcspSignerRecord {
+        id,
+        issuer_id,
+        key_label,
+        certificate,
+        not_before: Timestamp::from_unix(not_before),
+        not_after: Timestamp::from_unix(not_after),
+    }
 }
 
 /// Read-only access to the CA database for relying-party services.
@@ -117,10 +135,32 @@ pub struct StatusReader {
     pub(crate) db: Database,
 }
 
-type CrlRow = (i64, i64, String, i64, Option<i64>, i64, i64, i64, i64, Vec<u8>);
+type CrlRow = (
+    i64,
+    i64,
+    String,
+    i64,
+    Option<i64>,
+    i64,
+    i64,
+    i64,
+    i64,
+    Vec<u8>,
+);
 
 fn crl_from_row(r: CrlRow) -> Result<CrlRecord, StoreError> {
-    let (issuer_id, shard, kind, number, base_number, this_update, next_update, changes_seq, entries, der) = r;
+    let (
+        issuer_id,
+        shard,
+        kind,
+        number,
+        base_number,
+        this_update,
+        next_update,
+        changes_seq,
+        entries,
+        der,
+    ) = r;
     Ok(CrlRecord {
         issuer_id,
         shard,
@@ -163,7 +203,11 @@ impl StatusReader {
     }
 
     /// The status of one certificate, if the serial exists under this issuer.
-    pub async fn state(&self, issuer_id: i64, serial: &Serial) -> Result<Option<CertificateState>, StoreError> {
+    pub async fn state(
+        &self,
+        issuer_id: i64,
+        serial: &Serial,
+    ) -> Result<Option<CertificateState>, StoreError> {
         type Row = (String, Option<i64>, Option<i64>, Option<i64>, i64);
         let row: Option<Row> = on_reader!(self.db, |pool| {
             sqlx::query_as(
@@ -200,7 +244,11 @@ impl StatusReader {
     }
 
     /// Feed entries after `seq`, oldest first, at most `limit`.
-    pub async fn changes_since(&self, seq: i64, limit: i64) -> Result<Vec<StatusChangeRecord>, StoreError> {
+    pub async fn changes_since(
+        &self,
+        seq: i64,
+        limit: i64,
+    ) -> Result<Vec<StatusChangeRecord>, StoreError> {
         let rows: Vec<(i64, i64, String, String)> = on_reader!(self.db, |pool| {
             sqlx::query_as(
                 "SELECT seq, issuer_id, serial, status FROM status_changes \
@@ -217,7 +265,9 @@ impl StatusReader {
                 Ok(StatusChangeRecord {
                     seq,
                     issuer_id,
-                    serial: serial.parse().map_err(|_| StoreError::Corrupt { what: "serial" })?,
+                    serial: serial
+                        .parse()
+                        .map_err(|_| StoreError::Corrupt { what: "serial" })?,
                     status: status_from_text(&status)?,
                 })
             })
@@ -225,7 +275,12 @@ impl StatusReader {
     }
 
     /// The newest CRL of a kind for an issuer's shard.
-    pub async fn latest_crl(&self, issuer_id: i64, shard: i64, kind: CrlKind) -> Result<Option<CrlRecord>, StoreError> {
+    pub async fn latest_crl(
+        &self,
+        issuer_id: i64,
+        shard: i64,
+        kind: CrlKind,
+    ) -> Result<Option<CrlRecord>, StoreError> {
         let row: Option<CrlRow> = on_reader!(self.db, |pool| {
             sqlx::query_as(
                 "SELECT issuer_id, shard, kind, number, base_number, this_update, next_update, \
@@ -244,8 +299,7 @@ impl StatusReader {
 
     /// OCSP signers whose certificates are valid at `now`, newest first.
     pub async fn ocsp_signers(&self, now: Timestamp) -> Result<Vec<OcspSignerRecord>, StoreError> {
-        type Row = (i64, i64, String, Vec<u8>, i64, i64);
-        let rows: Vec<Row> = on_reader!(self.db, |pool| {
+        let rows: Vec<SignerRow> = on_reader!(self.db, |pool| {
             sqlx::query_as(
                 "SELECT id, issuer_id, key_label, certificate, not_before, not_after FROM ocsp_signers \
                  WHERE not_before <= $1 AND not_after > $1 ORDER BY not_after DESC",
@@ -255,17 +309,6 @@ impl StatusReader {
             .await
             .during("read OCSP signers")?
         });
-        Ok(rows
-            .into_iter()
-            .map(|(id, issuer_id, key_label, certificate, not_before, not_after)| OcspSignerRecord {
-                id,
-                issuer_id,
-                key_label,
-                certificate,
-                not_before: Timestamp::from_unix(not_before),
-                not_after: Timestamp::from_unix(not_after),
-            })
-            .collect())
+        Ok(rows.into_iter().map(signer_from_row).collect())
     }
 }
-

@@ -94,3 +94,75 @@ impl TestDatabase {
         Ok(())
     }
 }
+
+/// Fills `store` with `count` synthetic revoked certificates of
+/// `issuer_id` (random serials, mixed reasons, a quarter with invalidity
+/// dates), for CRL benchmarks. Rows go in through multi-row inserts of 500.
+pub async fn fill_revoked(
+    store: &crate::CaStore,
+    issuer_id: i64,
+    count: usize,
+    now: signet_core::Timestamp,
+) -> Result<(), StoreError> {
+    use crate::database::Pools;
+    use signet_core::{RevocationReason, Serial};
+    let reasons = [
+        RevocationReason::KeyCompromise,
+        RevocationReason::Superseded,
+        RevocationReason::CessationOfOperation,
+        RevocationReason::AffiliationChanged,
+        RevocationReason::Unspecified,
+    ];
+    let mut rng = rand::rng();
+    let mut done = 0usize;
+    while done < count {
+        let n = (count - done).min(500);
+        let rows: Vec<(String, i64, Option<i64>)> = (0..n)
+            .map(|i| {
+                let reason = reasons.get((done + i) % reasons.len()).copied();
+                let invalidity = (done + i).is_multiple_of(4).then(|| now.unix() - 86_400);
+                (
+                    Serial::random(&mut rng).to_hex(),
+                    i64::from(reason.map(RevocationReason::code).unwrap_or(0)),
+                    invalidity,
+                )
+            })
+            .collect();
+        macro_rules! insert {
+            ($pool:expr) => {{
+                let mut q = sqlx::QueryBuilder::new(
+                    "INSERT INTO certificates (issuer_id, serial, status, request_id, request_hash, \
+                     profile, subject, sans, not_before, not_after, crl_shard, tbs, der, revoked_at, \
+                     revocation_reason, invalidity_date, created_at, updated_at) ",
+                );
+                q.push_values(&rows, |mut b, (serial, reason, invalidity)| {
+                    b.push_bind(issuer_id)
+                        .push_bind(serial.as_str())
+                        .push("'revoked'")
+                        .push_bind(format!("fill-{serial}"))
+                        .push_bind(Vec::<u8>::new())
+                        .push("'server'")
+                        .push("'CN=fill'")
+                        .push("''")
+                        .push_bind(now.unix() - 3600)
+                        .push_bind(now.unix() + 365 * 86_400)
+                        .push("0")
+                        .push_bind(Vec::<u8>::new())
+                        .push_bind(Vec::<u8>::new())
+                        .push_bind(now.unix() - 600)
+                        .push_bind(*reason)
+                        .push_bind(*invalidity)
+                        .push_bind(now.unix())
+                        .push_bind(now.unix());
+                });
+                q.build().execute($pool).await.during("fill revoked certificates")?;
+            }};
+        }
+        match &*store.db.pools {
+            Pools::Sqlite { writer, .. } => insert!(writer),
+            Pools::Postgres(pool) => insert!(pool),
+        }
+        done += n;
+    }
+    Ok(())
+}

@@ -498,9 +498,13 @@ impl CertificateAuthority {
     pub async fn sign_tbs(&self, issuer: &IssuerKey, tbs: Vec<u8>) -> Result<Vec<u8>, CaError> {
         let signer = Arc::clone(&issuer.signer);
         let key = issuer.issuer.key().clone();
-        let _permit = self.signing_slots.acquire().await.map_err(|_| CaError::Config {
-            reason: "signing stopped".into(),
-        })?;
+        let _permit = self
+            .signing_slots
+            .acquire()
+            .await
+            .map_err(|_| CaError::Config {
+                reason: "signing stopped".into(),
+            })?;
         let signed = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, IssueError> {
             let algorithm = signer.algorithm();
             let signature = signer.sign(&tbs)?;
@@ -516,7 +520,6 @@ impl CertificateAuthority {
     }
 
     /// Finishes a pending row: signs exactly the TBS that was recorded.
-
     async fn finish_pending(&self, row: &CertificateRecord) -> Result<CertificateRecord, CaError> {
         let issuer = self.issuer_by_id(row.issuer_id)?;
         let token = IssuanceToken::resume(row.tbs.clone(), &row.profile)?;

@@ -313,9 +313,12 @@ pub(crate) async fn revoke(
     let answer = change(&state, &peer, &serial, req.issuer, change_req, "revoke").await?;
     if req.crl_now {
         // Emergency revocation: a new CRL before the call returns.
-        let id = state.ca.issuer_id(&answer.0.issuer).ok_or_else(|| CaError::UnknownIssuer {
-            name: answer.0.issuer.clone(),
-        })?;
+        let id = state
+            .ca
+            .issuer_id(&answer.0.issuer)
+            .ok_or_else(|| CaError::UnknownIssuer {
+                name: answer.0.issuer.clone(),
+            })?;
         state.publisher.publish_now(id).await?;
     }
     Ok(answer)

@@ -16,7 +16,43 @@ impl Publisher {
     fn scope(issuer: &IssuerKey) -> CrlScope {
         // A root (no chain above it) lists its subordinate CAs and its own
         // OCSP signer: both kinds of certificate.
-        if issuer.chain.is_empty() { CrlScope::All } else { CrlScope::UserCerts }
+        if issuer.chain.is_empty() {
+            CrlScope::All
+        } else {
+            CrlScope::UserCerts
+        }
+    }
+
+    /// Encodes, signs (checked with the issuer's key) and stores a CRL.
+    async fn sign_and_store(
+        &self,
+        issuer: &IssuerKey,
+        shard: u16,
+        kind: CrlKind,
+        spec: &CrlSpec,
+        entries: CrlEntries,
+        changes_seq: i64,
+    ) -> Result<(), CaError> {
+        let count = i64::try_from(entries.len()).unwrap_or(i64::MAX);
+        let tbs = crl_tbs(&issuer.issuer, spec, entries).map_err(encoding)?;
+        let der = self.ca.sign_tbs(issuer, tbs).await?;
+        let number = i64::try_from(spec.number).unwrap_or(i64::MAX);
+        self.ca
+            .store()
+            .put_crl(&CrlRecord {
+                issuer_id: issuer.id,
+                shard: i64::from(shard),
+                kind,
+                number,
+                base_number: spec.delta_base.and_then(|b| i64::try_from(b).ok()),
+                this_update: spec.this_update,
+                next_update: spec.next_update,
+                changes_seq,
+                entries: count,
+                der,
+            })
+            .await?;
+        Ok(())
     }
 
     /// A full CRL of every shard of `issuer` (if it publishes CRLs).
@@ -54,24 +90,14 @@ impl Publisher {
                 delta_url: urls.delta_crl_for_shard(shard),
                 scope: Self::scope(issuer),
             };
-            let tbs = crl_tbs(&issuer.issuer, &spec, entries).map_err(encoding)?;
-            let der = self.ca.sign_tbs(issuer, tbs).await?;
-            store
-                .put_crl(&CrlRecord {
-                    issuer_id: issuer.id,
-                    shard: i64::from(shard),
-                    kind: CrlKind::Full,
-                    number,
-                    base_number: None,
-                    this_update: spec.this_update,
-                    next_update: spec.next_update,
-                    changes_seq,
-                    entries: i64::try_from(count).unwrap_or(i64::MAX),
-                    der,
-                })
+            self.sign_and_store(issuer, shard, CrlKind::Full, &spec, entries, changes_seq)
                 .await?;
             store
-                .prune_crls(issuer.id, i64::from(shard), number - i64::from(self.settings.keep_crls) * 2)
+                .prune_crls(
+                    issuer.id,
+                    i64::from(shard),
+                    number - i64::from(self.settings.keep_crls) * 2,
+                )
                 .await?;
             tracing::info!(issuer = %issuer.name, shard, number, entries = count, "full CRL published");
         }
@@ -88,12 +114,18 @@ impl Publisher {
         }
         let store = self.ca.store();
         for shard in 0..urls.shards() {
-            let Some(base) = store.reader().latest_crl(issuer.id, i64::from(shard), CrlKind::Full).await? else {
+            let Some(base) = store
+                .reader()
+                .latest_crl(issuer.id, i64::from(shard), CrlKind::Full)
+                .await?
+            else {
                 continue;
             };
             let now = self.ca.now();
             let changes_seq = store.reader().last_change_seq().await?;
-            let changed = store.changed_after(issuer.id, i64::from(shard), base.changes_seq).await?;
+            let changed = store
+                .changed_after(issuer.id, i64::from(shard), base.changes_seq)
+                .await?;
             // RFC 5280 §5.2.4: complete and delta CRLs share one number sequence.
             let number = store.next_crl_number(issuer.id, i64::from(shard)).await?;
             let mut entries = CrlEntries::new();
@@ -104,7 +136,9 @@ impl Publisher {
                     CertificateStatus::Good => Some(RevocationReason::RemoveFromCrl),
                     _ => e.reason,
                 };
-                entries.push(&e.serial, e.revoked_at, reason, e.invalidity_date).map_err(encoding)?;
+                entries
+                    .push(&e.serial, e.revoked_at, reason, e.invalidity_date)
+                    .map_err(encoding)?;
             }
             let spec = CrlSpec {
                 signing: issuer.signer.algorithm(),
@@ -117,21 +151,7 @@ impl Publisher {
                 scope: Self::scope(issuer),
             };
             let count = entries.len();
-            let tbs = crl_tbs(&issuer.issuer, &spec, entries).map_err(encoding)?;
-            let der = self.ca.sign_tbs(issuer, tbs).await?;
-            store
-                .put_crl(&CrlRecord {
-                    issuer_id: issuer.id,
-                    shard: i64::from(shard),
-                    kind: CrlKind::Delta,
-                    number,
-                    base_number: Some(base.number),
-                    this_update: spec.this_update,
-                    next_update: spec.next_update,
-                    changes_seq,
-                    entries: i64::try_from(count).unwrap_or(i64::MAX),
-                    der,
-                })
+            self.sign_and_store(issuer, shard, CrlKind::Delta, &spec, entries, changes_seq)
                 .await?;
             tracing::debug!(issuer = %issuer.name, shard, number, base = base.number, entries = count, "delta CRL published");
         }

@@ -78,13 +78,19 @@ pub struct Publisher {
 
 impl std::fmt::Debug for Publisher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Publisher").field("settings", &self.settings).finish_non_exhaustive()
+        f.debug_struct("Publisher")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
     }
 }
 
 impl Publisher {
     /// A publisher for the authority's issuers.
-    pub fn new(ca: Arc<CertificateAuthority>, token: Arc<Token>, settings: PublicationSettings) -> Self {
+    pub fn new(
+        ca: Arc<CertificateAuthority>,
+        token: Arc<Token>,
+        settings: PublicationSettings,
+    ) -> Self {
         Publisher {
             ca,
             token,
@@ -116,7 +122,11 @@ impl Publisher {
 
     /// Runs the schedule until the task is dropped.
     pub async fn run(self: Arc<Self>) {
-        let tick = self.settings.delta_interval.min(self.settings.crl_interval).min(Duration::from_secs(3600));
+        let tick = self
+            .settings
+            .delta_interval
+            .min(self.settings.crl_interval)
+            .min(Duration::from_secs(3600));
         let mut since_full = Duration::ZERO;
         let mut since_signers = Duration::ZERO;
         loop {

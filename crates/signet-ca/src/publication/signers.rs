@@ -35,9 +35,9 @@ impl Publisher {
             if issuer.issuer.urls().ocsp.is_none() {
                 continue;
             }
-            let fresh = current
-                .iter()
-                .any(|s| s.issuer_id == issuer.id && s.not_after > now.plus(self.settings.renew_before));
+            let fresh = current.iter().any(|s| {
+                s.issuer_id == issuer.id && s.not_after > now.plus(self.settings.renew_before)
+            });
             if !fresh {
                 self.new_signer(issuer, now).await?;
             }
@@ -75,10 +75,13 @@ impl Publisher {
 
         let issuer_cn = common_name(issuer.issuer.certificate().tbs_certificate().subject())
             .unwrap_or_else(|| issuer.name.clone());
-        let subject = parse_name(&format!("CN={}", escape_value(&format!("{issuer_cn} OCSP Responder"))))
-            .map_err(|e| CaError::Config {
-                reason: format!("OCSP signer subject: {e}"),
-            })?;
+        let subject = parse_name(&format!(
+            "CN={}",
+            escape_value(&format!("{issuer_cn} OCSP Responder"))
+        ))
+        .map_err(|e| CaError::Config {
+            reason: format!("OCSP signer subject: {e}"),
+        })?;
         let csr = build_csr(&*signer, &subject).map_err(|e| CaError::Config {
             reason: format!("OCSP signer request: {e}"),
         })?;

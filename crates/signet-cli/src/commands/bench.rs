@@ -28,7 +28,7 @@ fn bar(len: u64, what: &str) -> ProgressBar {
 }
 
 /// A key and CSR per certificate, made before timing starts.
-fn make_csrs(count: usize, key_type: &str) -> Result<Vec<String>, CliError> {
+pub(super) fn make_csrs(count: usize, key_type: &str) -> Result<Vec<String>, CliError> {
     let alg: &'static rcgen::SignatureAlgorithm = match key_type {
         "p256" => &rcgen::PKCS_ECDSA_P256_SHA256,
         "p384" => &rcgen::PKCS_ECDSA_P384_SHA384,
@@ -62,7 +62,7 @@ fn make_csrs(count: usize, key_type: &str) -> Result<Vec<String>, CliError> {
 }
 
 /// Issues every CSR through the CA, `batch` per call, `concurrency` calls in flight.
-async fn through_ca(
+pub(super) async fn through_ca(
     client: &CaClient,
     csrs: &[String],
     concurrency: usize,
@@ -281,6 +281,14 @@ fn openssl_ca(
 
 /// Runs a benchmark.
 pub async fn run(args: BenchArgs) -> Result<(), CliError> {
+    match args.what {
+        BenchWhat::Issue { .. } => issue(args.what).await,
+        BenchWhat::Crl { entries } => super::bench_crl::run(entries).await,
+        BenchWhat::Ocsp { .. } => super::bench_ocsp::run(args.what).await,
+    }
+}
+
+async fn issue(what: BenchWhat) -> Result<(), CliError> {
     let BenchWhat::Issue {
         home,
         count,
@@ -289,7 +297,10 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
         csr_key_type,
         no_openssl,
         rounds,
-    } = args.what;
+    } = what
+    else {
+        return Ok(());
+    };
     let (layout, manifest) = Manifest::load(&home)?;
     let config = CaConfig::load(&layout.ca_config())?;
     let client = manifest.ca_client()?;

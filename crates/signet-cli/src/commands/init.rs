@@ -329,6 +329,7 @@ pub async fn run(args: InitArgs) -> Result<(), CliError> {
         database: args.database.clone().unwrap_or_else(|| "sqlite".into()),
         services: Services {
             ca: format!("https://127.0.0.1:{}", ports.ca),
+            ocsp: Some(format!("http://{}:{}", args.public_host, ports.ocsp)),
         },
         admin: AdminIdentity {
             certificate: layout.tls().join("admin.pem"),
@@ -426,7 +427,10 @@ async fn issue_service_certificate(
             profile: "service".into(),
             issuer: Some("platform".into()),
             csr: csr.into_bytes(),
-            subject: Some(format!("CN=signet-{role},O={}", signet_core::names::escape_value(&args.org))),
+            subject: Some(format!(
+                "CN=signet-{role},O={}",
+                signet_core::names::escape_value(&args.org)
+            )),
             sans: Some(sans),
             validity: None,
         })

@@ -1,6 +1,8 @@
 //! One module per command.
 
 pub mod bench;
+mod bench_crl;
+mod bench_ocsp;
 pub mod enroll;
 pub mod init;
 pub mod serve;

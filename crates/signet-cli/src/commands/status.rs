@@ -43,34 +43,30 @@ pub async fn revoke(args: RevokeArgs) -> Result<(), CliError> {
 
 /// Suspends.
 pub async fn suspend(args: StatusArgs) -> Result<(), CliError> {
-    let (_, manifest) = Manifest::load(&args.home)?;
-    let serial = check_serial(&args.serial)?;
-    let info = manifest
-        .ca_client()?
-        .suspend(
-            &serial,
-            &StatusRequest {
-                issuer: args.issuer,
-            },
-        )
-        .await?;
-    summary(&info);
-    Ok(())
+    hold(args, Hold::Suspend).await
 }
 
 /// Resumes.
 pub async fn resume(args: StatusArgs) -> Result<(), CliError> {
+    hold(args, Hold::Resume).await
+}
+
+enum Hold {
+    Suspend,
+    Resume,
+}
+
+async fn hold(args: StatusArgs, what: Hold) -> Result<(), CliError> {
     let (_, manifest) = Manifest::load(&args.home)?;
     let serial = check_serial(&args.serial)?;
-    let info = manifest
-        .ca_client()?
-        .resume(
-            &serial,
-            &StatusRequest {
-                issuer: args.issuer,
-            },
-        )
-        .await?;
+    let client = manifest.ca_client()?;
+    let request = StatusRequest {
+        issuer: args.issuer,
+    };
+    let info = match what {
+        Hold::Suspend => client.suspend(&serial, &request).await?,
+        Hold::Resume => client.resume(&serial, &request).await?,
+    };
     summary(&info);
     Ok(())
 }

@@ -10,9 +10,11 @@ use crate::revocation::RevocationReason;
 use crate::serial::Serial;
 
 /// `id-ce-cRLReasons` (RFC 5280 §5.3.1).
-const ID_CE_CRL_REASONS: const_oid::ObjectIdentifier = const_oid::ObjectIdentifier::new_unwrap("2.5.29.21");
+const ID_CE_CRL_REASONS: const_oid::ObjectIdentifier =
+    const_oid::ObjectIdentifier::new_unwrap("2.5.29.21");
 /// `id-ce-invalidityDate` (RFC 5280 §5.3.2).
-const ID_CE_INVALIDITY_DATE: const_oid::ObjectIdentifier = const_oid::ObjectIdentifier::new_unwrap("2.5.29.24");
+const ID_CE_INVALIDITY_DATE: const_oid::ObjectIdentifier =
+    const_oid::ObjectIdentifier::new_unwrap("2.5.29.24");
 
 /// ```text
 /// SEQUENCE  {

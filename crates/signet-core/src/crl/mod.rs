@@ -48,7 +48,6 @@ pub enum CrlScope {
     All,
 }
 
-
 /// What a CRL says about itself.
 #[derive(Clone, Debug)]
 pub struct CrlSpec {
@@ -72,7 +71,11 @@ pub struct CrlSpec {
     pub scope: CrlScope,
 }
 
-fn ext<T: Encode>(oid: const_oid::ObjectIdentifier, critical: bool, value: &T) -> der::Result<Extension> {
+fn ext<T: Encode>(
+    oid: const_oid::ObjectIdentifier,
+    critical: bool,
+    value: &T,
+) -> der::Result<Extension> {
     Ok(Extension {
         extn_id: oid,
         critical,
@@ -81,9 +84,9 @@ fn ext<T: Encode>(oid: const_oid::ObjectIdentifier, critical: bool, value: &T) -
 }
 
 fn uri_point(url: &str) -> der::Result<DistributionPointName> {
-    Ok(DistributionPointName::FullName(vec![GeneralName::UniformResourceIdentifier(
-        Ia5String::new(url)?,
-    )]))
+    Ok(DistributionPointName::FullName(vec![
+        GeneralName::UniformResourceIdentifier(Ia5String::new(url)?),
+    ]))
 }
 
 fn crl_extensions(issuer: &Issuer, spec: &CrlSpec) -> der::Result<Vec<Extension>> {
@@ -130,7 +133,9 @@ fn crl_extensions(issuer: &Issuer, spec: &CrlSpec) -> der::Result<Vec<Extension>
 }
 
 fn time_der(t: Timestamp) -> der::Result<Vec<u8>> {
-    t.to_x509_time().ok_or_else(|| der::Error::from(der::ErrorKind::DateTime))?.to_der()
+    t.to_x509_time()
+        .ok_or_else(|| der::Error::from(der::ErrorKind::DateTime))?
+        .to_der()
 }
 
 /// Encodes the TBSCertList around `entries`, consuming them. The entries'

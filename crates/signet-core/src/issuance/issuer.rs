@@ -47,14 +47,17 @@ impl IssuerUrls {
 
     /// The full CRL URL of `shard`.
     pub fn crl_for_shard(&self, shard: u16) -> Option<String> {
-        self.crl.as_ref().map(|u| u.replace("{shard}", &shard.to_string()))
+        self.crl
+            .as_ref()
+            .map(|u| u.replace("{shard}", &shard.to_string()))
     }
 
     /// The delta CRL URL of `shard`.
     pub fn delta_crl_for_shard(&self, shard: u16) -> Option<String> {
-        self.delta_crl.as_ref().map(|u| u.replace("{shard}", &shard.to_string()))
+        self.delta_crl
+            .as_ref()
+            .map(|u| u.replace("{shard}", &shard.to_string()))
     }
-
 }
 
 /// The CRL shard of `serial` among `shards` partitions.

@@ -30,6 +30,25 @@ fn key_of(signer: &dyn Signer) -> SubjectKey {
     .unwrap()
 }
 
+impl TestCa {
+    /// Prepares `request` under `profile` from the issuing CA, fresh serial.
+    pub(crate) fn prepare(
+        &self,
+        profile_name: &str,
+        request: &CertificateRequest,
+        now: Timestamp,
+    ) -> Result<IssuanceToken, IssueError> {
+        prepare(
+            &profile(profile_name),
+            &self.issuing,
+            self.issuing_signer.algorithm(),
+            request,
+            Serial::random(&mut rand::rng()),
+            now,
+        )
+    }
+}
+
 pub(crate) fn test_ca(key_type: KeyType) -> TestCa {
     let mut rng = rand::rng();
     let root_signer = SoftwareSigner::generate(key_type, &mut rng).unwrap();
@@ -140,34 +159,16 @@ fn validity_is_capped_by_the_issuer() {
     let ca = test_ca(KeyType::P256);
     let request = CertificateRequest::from_csr(&csr("p256.csr"));
     let late = ca.issuing.not_after().minus(Duration::from_secs(86_400));
-    let token = prepare(
-        &profile("server"),
-        &ca.issuing,
-        ca.issuing_signer.algorithm(),
-        &request,
-        Serial::random(&mut rand::rng()),
-        late,
-    )
-    .unwrap();
+    let token = ca.prepare("server", &request, late).unwrap();
     assert_eq!(token.not_after(), ca.issuing.not_after());
 }
 
 #[test]
 fn refuses_what_the_profile_forbids() {
     let ca = test_ca(KeyType::P256);
-    let alg = ca.issuing_signer.algorithm();
-    let serial = || Serial::random(&mut rand::rng());
 
     let request = CertificateRequest::from_csr(&csr("p256-forbidden-san.csr"));
-    let err = prepare(
-        &profile("server"),
-        &ca.issuing,
-        alg,
-        &request,
-        serial(),
-        NOW,
-    )
-    .unwrap_err();
+    let err = ca.prepare("server", &request, NOW).unwrap_err();
     assert!(
         matches!(
             err,
@@ -178,27 +179,11 @@ fn refuses_what_the_profile_forbids() {
 
     let mut request = CertificateRequest::from_csr(&csr("p256.csr"));
     request.validity = Some(Duration::from_secs(400 * 86_400));
-    let err = prepare(
-        &profile("server"),
-        &ca.issuing,
-        alg,
-        &request,
-        serial(),
-        NOW,
-    )
-    .unwrap_err();
+    let err = ca.prepare("server", &request, NOW).unwrap_err();
     assert!(matches!(err, IssueError::ValidityTooLong { .. }), "{err}");
 
     let request = CertificateRequest::from_csr(&csr("p256.csr"));
-    let err = prepare(
-        &profile("user-sign"),
-        &ca.issuing,
-        alg,
-        &request,
-        serial(),
-        NOW,
-    )
-    .unwrap_err();
+    let err = ca.prepare("user-sign", &request, NOW).unwrap_err();
     assert!(
         matches!(
             err,
@@ -208,28 +193,12 @@ fn refuses_what_the_profile_forbids() {
     );
 
     let request = CertificateRequest::from_csr(&csr("rsa2048.csr"));
-    let err = prepare(
-        &profile("service"),
-        &ca.issuing,
-        alg,
-        &request,
-        serial(),
-        NOW,
-    )
-    .unwrap_err();
+    let err = ca.prepare("service", &request, NOW).unwrap_err();
     assert!(matches!(err, IssueError::KeyTypeNotAllowed { .. }), "{err}");
 
     let mut request = CertificateRequest::from_csr(&csr("p256.csr"));
     request.subject = parse_name("CN=other.example.test").unwrap();
-    let err = prepare(
-        &profile("server"),
-        &ca.issuing,
-        alg,
-        &request,
-        serial(),
-        NOW,
-    )
-    .unwrap_err();
+    let err = ca.prepare("server", &request, NOW).unwrap_err();
     assert!(
         matches!(err, IssueError::Name(NameViolation::CommonNameNotInSan)),
         "{err}"
@@ -245,15 +214,7 @@ fn an_issuing_ca_with_path_length_zero_cannot_issue_cas() {
         key: ca.issuing.key().clone(),
         validity: None,
     };
-    let err = prepare(
-        &profile("sub-ca"),
-        &ca.issuing,
-        ca.issuing_signer.algorithm(),
-        &request,
-        Serial::random(&mut rand::rng()),
-        NOW,
-    )
-    .unwrap_err();
+    let err = ca.prepare("sub-ca", &request, NOW).unwrap_err();
     assert!(matches!(err, IssueError::BadIssuer { .. }));
 }
 
@@ -261,15 +222,7 @@ fn an_issuing_ca_with_path_length_zero_cannot_issue_cas() {
 fn a_signer_that_is_not_the_issuer_is_caught() {
     let ca = test_ca(KeyType::P256);
     let request = CertificateRequest::from_csr(&csr("p256.csr"));
-    let token = prepare(
-        &profile("server"),
-        &ca.issuing,
-        ca.issuing_signer.algorithm(),
-        &request,
-        Serial::random(&mut rand::rng()),
-        NOW,
-    )
-    .unwrap();
+    let token = ca.prepare("server", &request, NOW).unwrap();
     // The root's key signs, but the issuing CA's key is expected.
     let err = token.sign(&ca.root_signer, ca.issuing.key()).unwrap_err();
     assert!(matches!(err, IssueError::SignatureCheck));
@@ -281,15 +234,7 @@ fn sm2_and_p384_hierarchies_issue() {
         let ca = test_ca(kt);
         for file in ["p256.csr", "sm2.csr", "rsa2048.csr"] {
             let request = CertificateRequest::from_csr(&csr(file));
-            let token = prepare(
-                &profile("server"),
-                &ca.issuing,
-                ca.issuing_signer.algorithm(),
-                &request,
-                Serial::random(&mut rand::rng()),
-                NOW,
-            )
-            .unwrap();
+            let token = ca.prepare("server", &request, NOW).unwrap();
             token.sign(&ca.issuing_signer, ca.issuing.key()).unwrap();
         }
     }
@@ -299,15 +244,7 @@ fn sm2_and_p384_hierarchies_issue() {
 fn a_resumed_token_signs_the_recorded_bytes() {
     let ca = test_ca(KeyType::P256);
     let request = CertificateRequest::from_csr(&csr("p256.csr"));
-    let token = prepare(
-        &profile("server"),
-        &ca.issuing,
-        ca.issuing_signer.algorithm(),
-        &request,
-        Serial::random(&mut rand::rng()),
-        NOW,
-    )
-    .unwrap();
+    let token = ca.prepare("server", &request, NOW).unwrap();
     let recorded = token.tbs_der().to_vec();
     let serial = token.serial().clone();
     drop(token);
@@ -331,15 +268,13 @@ fn openssl_verifies_the_chains() {
             "p256.csr"
         };
         let request = CertificateRequest::from_csr(&csr(leaf_csr));
-        let token = prepare(
-            &profile("server"),
-            &ca.issuing,
-            ca.issuing_signer.algorithm(),
-            &request,
-            Serial::random(&mut rand::rng()),
-            Timestamp::from_unix(1_700_000_000).max(NOW),
-        )
-        .unwrap();
+        let token = ca
+            .prepare(
+                "server",
+                &request,
+                Timestamp::from_unix(1_700_000_000).max(NOW),
+            )
+            .unwrap();
         let leaf = token.sign(&ca.issuing_signer, ca.issuing.key()).unwrap();
         let write = |name: &str, der: &[u8]| {
             let path = dir.join(format!("{kt}-{name}.pem"));

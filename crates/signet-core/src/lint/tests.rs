@@ -1,9 +1,8 @@
 use super::*;
 use crate::algorithm::KeyType;
 use crate::csr::VerifiedCsr;
+use crate::issuance::CertificateRequest;
 use crate::issuance::tests::{NOW, profile, test_ca};
-use crate::issuance::{CertificateRequest, prepare};
-use crate::serial::Serial;
 use crate::signer::Signer;
 
 fn server_tbs() -> (Vec<u8>, crate::issuance::tests::TestCa, CertificateRequest) {
@@ -11,15 +10,7 @@ fn server_tbs() -> (Vec<u8>, crate::issuance::tests::TestCa, CertificateRequest)
     let path = format!("{}/tests/data/p256.csr", env!("CARGO_MANIFEST_DIR"));
     let csr = VerifiedCsr::parse(&std::fs::read(path).unwrap(), 65536).unwrap();
     let request = CertificateRequest::from_csr(&csr);
-    let token = prepare(
-        &profile("server"),
-        &ca.issuing,
-        ca.issuing_signer.algorithm(),
-        &request,
-        Serial::random(&mut rand::rng()),
-        NOW,
-    )
-    .unwrap();
+    let token = ca.prepare("server", &request, NOW).unwrap();
     (token.tbs_der().to_vec(), ca, request)
 }
 

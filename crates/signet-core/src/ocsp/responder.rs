@@ -82,7 +82,8 @@ pub fn parse_request(der: &[u8], max_certs: usize) -> Result<ParsedRequest, Ocsp
     if der.is_empty() {
         return Err(OcspError::Malformed("empty request"));
     }
-    let request = OcspRequest::from_der(der).map_err(|_| OcspError::Malformed("not DER OCSPRequest"))?;
+    let request =
+        OcspRequest::from_der(der).map_err(|_| OcspError::Malformed("not DER OCSPRequest"))?;
     let tbs = request.tbs_request;
     if tbs.version != 0 {
         return Err(OcspError::Malformed("unsupported version"));
@@ -207,14 +208,21 @@ impl ResponseBuilder {
             .subject_public_key_info()
             .subject_public_key
             .raw_bytes();
-        let key_hash = OctetString::new(sha1::Sha1::digest(key).to_vec()).map_err(|_| OcspError::Internal)?;
+        let key_hash =
+            OctetString::new(sha1::Sha1::digest(key).to_vec()).map_err(|_| OcspError::Internal)?;
         // [0] EXPLICIT SEQUENCE OF Certificate, built once.
         let inner = vec![cert].to_der().map_err(|_| OcspError::Internal)?;
         let mut certs_field = Vec::with_capacity(inner.len() + 4);
         let len = der::Length::try_from(inner.len()).map_err(|_| OcspError::Internal)?;
-        der::Header::new(der::Tag::ContextSpecific { constructed: true, number: der::TagNumber(0) }, len)
-            .encode_to_vec(&mut certs_field)
-            .map_err(|_| OcspError::Internal)?;
+        der::Header::new(
+            der::Tag::ContextSpecific {
+                constructed: true,
+                number: der::TagNumber(0),
+            },
+            len,
+        )
+        .encode_to_vec(&mut certs_field)
+        .map_err(|_| OcspError::Internal)?;
         certs_field.extend_from_slice(&inner);
         Ok(ResponseBuilder {
             responder_id: ResponderId::ByKey(key_hash),
