@@ -138,7 +138,10 @@ async fn kill_9_during_1000_concurrent_issuances_loses_nothing() {
         }
     }
     // (The issuing CA also signed its delegated OCSP signer: profile ocsp-signer.)
-    let ours: Vec<_> = all.iter().filter(|c| c.issuer == "issuing" && c.profile == "server").collect();
+    let ours: Vec<_> = all
+        .iter()
+        .filter(|c| c.issuer == "issuing" && c.profile == "server")
+        .collect();
     assert_eq!(ours.len(), REQUESTS);
     let unique: HashSet<_> = all.iter().map(|c| (&c.issuer, &c.serial)).collect();
     assert_eq!(unique.len(), all.len());

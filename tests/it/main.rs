@@ -15,3 +15,4 @@ mod bad_input;
 mod crash;
 mod issuance;
 mod mtls;
+mod ocsp;

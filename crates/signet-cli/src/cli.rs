@@ -46,6 +46,8 @@ pub enum Command {
     Up(UpArgs),
     /// The CA signer service.
     Ca(ServiceArgs),
+    /// The OCSP/CRL responder (plain HTTP, read-only on the CA database).
+    Ocsp(ServiceArgs),
     /// Issue a certificate from a CSR; prints the certificate and its chain
     /// (without the root) as PEM on stdout.
     Enroll(EnrollArgs),

@@ -24,6 +24,9 @@ pub enum CliError {
     /// CA trouble.
     #[error("{0}")]
     Ca(#[from] signet_ca::CaError),
+    /// OCSP responder trouble.
+    #[error("OCSP responder: {0}")]
+    Ocsp(#[from] signet_ocsp::OcspServiceError),
 }
 
 impl CliError {

@@ -52,6 +52,10 @@ impl Layout {
     pub fn ca_config(&self) -> PathBuf {
         self.config().join("ca.toml")
     }
+    /// The OCSP/CRL responder's configuration.
+    pub fn ocsp_config(&self) -> PathBuf {
+        self.config().join("ocsp.toml")
+    }
     /// Certificate profiles.
     pub fn profiles(&self) -> PathBuf {
         self.root.join("profiles")

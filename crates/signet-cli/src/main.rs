@@ -49,6 +49,7 @@ async fn run(command: Command) -> Result<(), CliError> {
         Command::Init(args) => commands::init::run(args).await,
         Command::Up(args) => commands::up::run(args).await,
         Command::Ca(args) => commands::serve::ca(args).await,
+        Command::Ocsp(args) => commands::ocsp::serve(args).await,
         Command::Enroll(args) => commands::enroll::run(args).await,
         Command::Revoke(args) => commands::status::revoke(args).await,
         Command::Suspend(args) => commands::status::suspend(args).await,

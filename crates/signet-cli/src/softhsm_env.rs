@@ -30,6 +30,12 @@ fn wanted(command: &Command) -> Result<Option<PathBuf>, CliError> {
         Command::Ca(args) => match &args.action {
             ServiceAction::Serve { config } => from_ca_config(config),
         },
+        Command::Ocsp(args) => match &args.action {
+            ServiceAction::Serve { config } => Ok(signet_ocsp::OcspConfig::load(config)
+                .map_err(|e| CliError::Home(e.to_string()))?
+                .token
+                .softhsm2_conf),
+        },
         Command::Bench(args) => match &args.what {
             crate::cli::BenchWhat::Issue { home, .. } => {
                 from_ca_config(&Layout::new(home)?.ca_config())

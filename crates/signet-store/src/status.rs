@@ -297,6 +297,28 @@ impl StatusReader {
         row.map(crl_from_row).transpose()
     }
 
+    /// The number of the newest CRL of a kind for an issuer's shard, without
+    /// its bytes: a responder holding a copy asks this to learn whether the
+    /// copy is still the newest (a large CRL is megabytes).
+    pub async fn latest_crl_number(
+        &self,
+        issuer_id: i64,
+        shard: i64,
+        kind: CrlKind,
+    ) -> Result<Option<i64>, StoreError> {
+        Ok(on_reader!(self.db, |pool| {
+            sqlx::query_scalar(
+                "SELECT MAX(number) FROM crls WHERE issuer_id = $1 AND shard = $2 AND kind = $3",
+            )
+            .bind(issuer_id)
+            .bind(shard)
+            .bind(kind.as_str())
+            .fetch_one(pool)
+            .await
+            .during("read CRL number")?
+        }))
+    }
+
     /// OCSP signers whose certificates are valid at `now`, newest first.
     pub async fn ocsp_signers(&self, now: Timestamp) -> Result<Vec<OcspSignerRecord>, StoreError> {
         let rows: Vec<SignerRow> = on_reader!(self.db, |pool| {

@@ -144,9 +144,15 @@ impl Pki {
         self.home.join(rel)
     }
 
-    /// Starts `signet up` and waits for its service lines.
+    /// Starts `signet up` and waits for its service lines: one per
+    /// service configuration in the home.
     pub fn up(&self) -> Services {
-        Services::start(&["up", "--home", self.home.to_str().unwrap()], 1)
+        let services = std::fs::read_dir(self.path("config"))
+            .expect("config directory")
+            .filter_map(Result::ok)
+            .filter(|e| e.path().extension().is_some_and(|x| x == "toml"))
+            .count();
+        Services::start(&["up", "--home", self.home.to_str().unwrap()], services)
     }
 
     /// A CA client presenting the certificate and key at these paths.
@@ -165,6 +171,44 @@ impl Pki {
     /// The CA's URL.
     pub fn ca_url(&self) -> String {
         format!("https://127.0.0.1:{}", self.base_port + 2)
+    }
+
+    /// The OCSP/CRL responder's base URL (plain HTTP).
+    pub fn ocsp_base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.base_port + 1)
+    }
+
+    /// Sets `key = value` (value as TOML, e.g. `"\"2s\""`) in `[table]` of
+    /// `config/<service>.toml`, before `up`.
+    pub fn set_config(&self, service: &str, table: &str, key: &str, value: &str) {
+        let path = self.path(&format!("config/{service}.toml"));
+        let text = std::fs::read_to_string(&path).expect("read config");
+        let mut out = String::new();
+        let mut in_table = false;
+        let mut done = false;
+        for line in text.lines() {
+            let trimmed = line.trim();
+            if trimmed.starts_with('[') {
+                if in_table && !done {
+                    out.push_str(&format!("{key} = {value}\n"));
+                    done = true;
+                }
+                in_table = trimmed == format!("[{table}]");
+            }
+            if in_table && !done && trimmed.starts_with(&format!("{key} ")) {
+                out.push_str(&format!("{key} = {value}\n"));
+                done = true;
+                continue;
+            }
+            out.push_str(line);
+            out.push('\n');
+        }
+        if in_table && !done {
+            out.push_str(&format!("{key} = {value}\n"));
+            done = true;
+        }
+        assert!(done, "no [{table}] in {}", path.display());
+        std::fs::write(&path, out).expect("write config");
     }
 }
 

@@ -201,6 +201,25 @@ fn ca_config(
     }
 }
 
+/// The responder reads the CA's database and signs with the delegated
+/// signer keys the CA keeps in the same token.
+fn ocsp_config(args: &InitArgs, ports: &Ports, ca: &CaConfig) -> signet_ocsp::OcspConfig {
+    // Relying parties reach it at `--public-host`; on the loopback default
+    // it listens on loopback only.
+    let loopback = matches!(args.public_host.as_str(), "127.0.0.1" | "localhost" | "::1");
+    let ip: std::net::IpAddr = if loopback {
+        std::net::Ipv4Addr::LOCALHOST.into()
+    } else {
+        std::net::Ipv4Addr::UNSPECIFIED.into()
+    };
+    signet_ocsp::OcspConfig {
+        server: signet_ocsp::ServerConfig::new(std::net::SocketAddr::new(ip, ports.ocsp)),
+        database: signet_ocsp::DatabaseConfig::new(ca.database.url.clone()),
+        token: ca.token.clone(),
+        responses: signet_ocsp::ResponsesConfig::default(),
+    }
+}
+
 /// Second stage (with SOFTHSM2_CONF set): token, keys, certificates, config.
 pub async fn run(args: InitArgs) -> Result<(), CliError> {
     let layout = Layout::new(&args.home)?;
@@ -320,6 +339,10 @@ pub async fn run(args: InitArgs) -> Result<(), CliError> {
     std::fs::write(
         layout.ca_config(),
         crate::commands::serve::render_ca_config(&config),
+    )?;
+    std::fs::write(
+        layout.ocsp_config(),
+        crate::commands::ocsp::render_ocsp_config(&ocsp_config(&args, &ports, &config)),
     )?;
 
     let manifest = Manifest {

@@ -5,6 +5,7 @@ mod bench_crl;
 mod bench_ocsp;
 pub mod enroll;
 pub mod init;
+pub mod ocsp;
 pub mod serve;
 pub mod status;
 pub mod up;

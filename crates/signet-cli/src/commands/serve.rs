@@ -25,11 +25,13 @@ pub async fn ca(args: ServiceArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-fn quote(s: &str) -> String {
+/// A TOML string literal.
+pub(crate) fn quote(s: &str) -> String {
     toml::Value::String(s.to_owned()).to_string()
 }
 
-fn path(p: &std::path::Path) -> String {
+/// A path as a TOML string literal.
+pub(crate) fn path(p: &std::path::Path) -> String {
     quote(&p.display().to_string())
 }
 
@@ -96,15 +98,9 @@ journal_batch = {journal}
         max_batch_bytes = c.server.max_batch_bytes,
         module = path(&c.token.module),
         label = quote(&c.token.token_label),
-        pin = match &c.token.pin {
-            PinSource::File(p) => format!("{{ file = {} }}", path(p)),
-            PinSource::Env(v) => format!("{{ env = {} }}", quote(v)),
-        },
+        pin = pin_value(&c.token.pin),
         sessions = c.token.sessions,
-        softhsm = match &c.token.softhsm2_conf {
-            Some(p) => format!("softhsm2_conf = {}", path(p)),
-            None => "# softhsm2_conf = \"/path/to/softhsm2.conf\"".to_owned(),
-        },
+        softhsm = softhsm_line(&c.token),
         db = quote(&c.database.url),
         conns = c.database.max_connections,
         default_issuer = quote(&c.issuance.default_issuer),
@@ -167,4 +163,20 @@ keep_crls = {keep}
         keep = p.keep_crls,
     );
     out
+}
+
+/// A `pin = ...` value: a file or an environment variable, never the PIN.
+pub(crate) fn pin_value(pin: &PinSource) -> String {
+    match pin {
+        PinSource::File(p) => format!("{{ file = {} }}", path(p)),
+        PinSource::Env(v) => format!("{{ env = {} }}", quote(v)),
+    }
+}
+
+/// The `softhsm2_conf` line, commented out when there is none.
+pub(crate) fn softhsm_line(token: &signet_token::TokenConfig) -> String {
+    match &token.softhsm2_conf {
+        Some(p) => format!("softhsm2_conf = {}", path(p)),
+        None => "# softhsm2_conf = \"/path/to/softhsm2.conf\"".to_owned(),
+    }
 }

@@ -6,24 +6,43 @@ use std::sync::Arc;
 
 use signet_ca::CaConfig;
 use signet_core::SystemClock;
+use signet_ocsp::OcspConfig;
 
 use crate::cli::UpArgs;
 use crate::error::CliError;
 use crate::home::Manifest;
 
 /// Starts the services, prints one line each, runs until Ctrl-C or SIGTERM.
+///
+/// The CA starts first: it publishes CRLs and issues the delegated OCSP
+/// signers the responder needs before it answers anyone.
 pub async fn run(args: UpArgs) -> Result<(), CliError> {
     let (layout, _manifest) = Manifest::load(&args.home)?;
-    let ca = signet_ca::start(CaConfig::load(&layout.ca_config())?, Arc::new(SystemClock)).await?;
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(
-        out,
+    let clock = Arc::new(SystemClock);
+    let ca = signet_ca::start(CaConfig::load(&layout.ca_config())?, clock.clone()).await?;
+    print_line(&format!(
         "ca     https://{}   CA signer (mTLS: RA and administrator)",
         ca.addr
-    );
-    let _ = out.flush();
-    drop(out);
+    ));
+    let ocsp = match layout.ocsp_config() {
+        path if path.exists() => {
+            let ocsp = signet_ocsp::start(OcspConfig::load(&path)?, clock.clone()).await?;
+            print_line(&super::ocsp::banner(ocsp.addr));
+            Some(ocsp)
+        }
+        _ => None,
+    };
     super::shutdown_signal().await;
+    if let Some(ocsp) = ocsp {
+        ocsp.stop().await;
+    }
     ca.stop().await;
     Ok(())
+}
+
+/// One line on stdout, flushed at once: scripts and tests wait for it.
+fn print_line(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
 }

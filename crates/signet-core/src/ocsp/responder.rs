@@ -109,6 +109,16 @@ pub fn parse_request(der: &[u8], max_certs: usize) -> Result<ParsedRequest, Ocsp
             return Err(OcspError::Malformed("unsupported critical extension"));
         }
     }
+    // RFC 6960 §4.1.2: extensions the responder does not recognise are
+    // ignored unless critical; none of singleRequestExtensions is recognised.
+    if tbs
+        .request_list
+        .iter()
+        .flat_map(|r| r.single_request_extensions.iter().flatten())
+        .any(|ext| ext.critical)
+    {
+        return Err(OcspError::Malformed("unsupported critical extension"));
+    }
     let certs = tbs
         .request_list
         .into_iter()
