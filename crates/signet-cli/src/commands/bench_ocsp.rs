@@ -316,6 +316,8 @@ async fn population(
 }
 
 /// `openssl ocsp -index` wants the CA database format of `openssl ca`.
+/// (`openssl ca` refuses duplicate subjects in it by default: each row
+/// gets its own.)
 fn openssl_index(certs: &[Issued]) -> String {
     let mut out = String::new();
     for c in certs {
@@ -325,14 +327,14 @@ fn openssl_index(certs: &[Issued]) -> String {
         if c.revoked {
             let _ = writeln!(
                 out,
-                "R\t{expiry}\t{expiry},keyCompromise\t{}\tunknown\t/CN=bench",
-                c.serial.to_uppercase()
+                "R\t{expiry}\t{expiry},keyCompromise\t{serial}\tunknown\t/CN=bench-{serial}",
+                serial = c.serial.to_uppercase()
             );
         } else {
             let _ = writeln!(
                 out,
-                "V\t{expiry}\t\t{}\tunknown\t/CN=bench",
-                c.serial.to_uppercase()
+                "V\t{expiry}\t\t{serial}\tunknown\t/CN=bench-{serial}",
+                serial = c.serial.to_uppercase()
             );
         }
     }
@@ -507,26 +509,129 @@ pub async fn run(what: BenchWhat) -> Result<(), CliError> {
                 .arg("-rkey")
                 .arg(work.join("rsigner.key"))
                 .stdout(Stdio::null())
-                .stderr(Stdio::null())
+                .stderr(std::fs::File::create(work.join("openssl-ocsp.log"))?)
                 .spawn()
                 .map_err(fail)?;
             tokio::time::sleep(Duration::from_secs(2)).await;
-            let result = wrk(
-                &work,
-                &format!("http://127.0.0.1:{port}/"),
-                "post",
-                &posts,
-                connections,
-                duration,
-                true,
-            );
+            if let Ok(Some(status)) = responder.try_wait() {
+                let log =
+                    std::fs::read_to_string(work.join("openssl-ocsp.log")).unwrap_or_default();
+                return Err(CliError::Service(format!(
+                    "openssl ocsp exited ({status}): {}",
+                    log.lines().take(3).collect::<Vec<_>>().join(" / ")
+                )));
+            }
+            // OpenSSL's responder serves one connection at a time and
+            // reads a request only from a connection that closes after
+            // it; wrk stalls it. Both responders get the same client here:
+            // one new connection per request, `connections` at a time.
+            let openssl_addr = format!("127.0.0.1:{port}");
+            let result =
+                closed_connections(&openssl_addr, "/", &posts, connections, duration).await;
             let _ = responder.kill();
             let _ = responder.wait();
-            report("openssl ocsp -index (POST)", &result?);
+            report("openssl ocsp -index (POST, close)", &result?);
+            let ours = url_parts::split(&url)?;
+            let addr = ours.origin.trim_start_matches("http://").to_owned();
+            report(
+                "signet (POST, close)",
+                &closed_connections(&addr, &ours.path, &posts, connections, duration).await?,
+            );
         }
     }
     let _ = std::fs::remove_dir_all(&work);
     Ok(())
+}
+
+/// Load with one TCP connection per request (HTTP/1.0 POST, `Connection:
+/// close`), `connections` clients at once for `seconds`: what OpenSSL's
+/// responder needs. A response counts when it is a successful OCSP
+/// response.
+async fn closed_connections(
+    addr: &str,
+    path: &str,
+    bodies: &[Vec<u8>],
+    connections: usize,
+    seconds: u64,
+) -> Result<WrkResult, CliError> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let requests: std::sync::Arc<Vec<Vec<u8>>> = std::sync::Arc::new(
+        bodies
+            .iter()
+            .map(|b| {
+                let mut r = format!(
+                    "POST {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/ocsp-request\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    b.len()
+                )
+                .into_bytes();
+                r.extend_from_slice(b);
+                r
+            })
+            .collect(),
+    );
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for client in 0..connections {
+        let requests = std::sync::Arc::clone(&requests);
+        let addr = addr.to_owned();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut errors = 0u64;
+            let mut i = client;
+            while Instant::now() < deadline {
+                i = (i + 1) % requests.len().max(1);
+                let Some(request) = requests.get(i) else {
+                    break;
+                };
+                let sent = Instant::now();
+                let answer = async {
+                    let mut stream = tokio::net::TcpStream::connect(&addr).await?;
+                    stream.write_all(request).await?;
+                    let mut buf = Vec::new();
+                    stream.read_to_end(&mut buf).await?;
+                    Ok::<_, std::io::Error>(buf)
+                };
+                match tokio::time::timeout(Duration::from_secs(10), answer).await {
+                    Ok(Ok(buf)) if successful(&buf) => latencies.push(sent.elapsed()),
+                    _ => errors += 1,
+                }
+            }
+            (latencies, errors)
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    for task in tasks {
+        let (l, e) = task.await.map_err(fail)?;
+        latencies.extend(l);
+        errors += e;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    latencies.sort();
+    // The nearest-rank percentile, `per_mille` of 1000.
+    let percentile = |per_mille: usize| {
+        let at = latencies.len().saturating_sub(1) * per_mille / 1000;
+        latencies.get(at).map_or(0.0, |d| d.as_secs_f64() * 1e3)
+    };
+    Ok(WrkResult {
+        requests: latencies.len() as u64,
+        seconds: elapsed,
+        p50_ms: percentile(500),
+        p99_ms: percentile(990),
+        errors,
+    })
+}
+
+/// Whether a raw HTTP answer carries a successful OCSP response.
+fn successful(raw: &[u8]) -> bool {
+    let Some(at) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    raw.get(at + 4..)
+        .and_then(|body| OcspResponse::from_der(body).ok())
+        .is_some_and(|r| r.response_status == signet_core::ocsp::OcspResponseStatus::Successful)
 }
 
 /// A minimal HTTP/1.1 POST client for the latency probe (wrk measures load).
