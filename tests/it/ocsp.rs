@@ -416,3 +416,102 @@ fn crls_and_ca_issuers_at_the_urls_in_certificates() {
             .trim()
     );
 }
+
+/// With the issuing CA's CRL partitioned in four, each certificate's CDP
+/// names its shard, the shard's CRL (Issuing Distribution Point naming the
+/// same URL) lists it, and no other shard's CRL does.
+#[test]
+fn partitioned_crls_list_each_certificate_in_its_own_shard() {
+    let pki = Pki::init("p256");
+    let config = pki.path("config/ca.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let text = text
+        .replace("/crl/issuing.crl\"", "/crl/issuing-{shard}.crl\"")
+        .replace(
+            "/crl/issuing-delta.crl\"",
+            "/crl/issuing-{shard}-delta.crl\"",
+        );
+    // `crl_shards` of the issuing issuer only: the line after its delta URL.
+    let text = text.replacen(
+        "issuing-{shard}-delta.crl\"\ncrl_shards = 1",
+        "issuing-{shard}-delta.crl\"\ncrl_shards = 4",
+        1,
+    );
+    assert!(text.contains("crl_shards = 4"), "{text}");
+    std::fs::write(&config, text).unwrap();
+    let _up = pki.up();
+    let dir = tempfile::tempdir().unwrap();
+    let chain = dir.path().join("chain.pem");
+    std::fs::write(
+        &chain,
+        format!(
+            "{}{}",
+            std::fs::read_to_string(pki.path("root.pem")).unwrap(),
+            std::fs::read_to_string(pki.path("issuing.pem")).unwrap()
+        ),
+    )
+    .unwrap();
+
+    let mut revoked = Vec::new();
+    for name in ["s1", "s2", "s3", "s4", "s5", "s6"] {
+        let (leaf, serial) = enroll(&pki, dir.path(), name);
+        let cdp = openssl::x509_text(&leaf)
+            .lines()
+            .map(str::trim)
+            .find_map(|l| l.strip_prefix("URI:").filter(|u| u.ends_with(".crl")))
+            .unwrap()
+            .to_owned();
+        assert!(!cdp.contains("{shard}"), "{cdp}");
+        let out = pki.signet(&["revoke", "--serial", &serial, "--reason", "keyCompromise"]);
+        assert!(out.status.success());
+        revoked.push((serial, cdp));
+    }
+    assert!(
+        pki.signet(&[
+            "revoke",
+            "--serial",
+            &enroll(&pki, dir.path(), "s7").1,
+            "--crl-now"
+        ])
+        .status
+        .success()
+    );
+
+    let base = format!("{}/crl/issuing", pki.ocsp_base());
+    let mut listed = std::collections::HashMap::new();
+    for shard in 0..4 {
+        let url = format!("{base}-{shard}.crl");
+        let file = dir.path().join(format!("{shard}.crl"));
+        let out = Command::new("curl")
+            .args(["-sf", "-o", file.to_str().unwrap(), &url])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "no CRL at {url}");
+        let text = openssl::run(&[
+            "crl",
+            "-inform",
+            "DER",
+            "-in",
+            file.to_str().unwrap(),
+            "-CAfile",
+            chain.to_str().unwrap(),
+            "-verify",
+            "-noout",
+            "-text",
+        ])
+        .unwrap();
+        assert!(text.contains("verify OK"), "{text}");
+        assert!(text.contains("Issuing Distribution Point"), "{text}");
+        assert!(text.contains(&url), "the IDP names {url}:\n{text}");
+        listed.insert(url, text);
+    }
+    for (serial, cdp) in &revoked {
+        for (url, text) in &listed {
+            assert_eq!(
+                text.contains(&serial.to_uppercase()),
+                url == cdp,
+                "{serial} (CDP {cdp}) in {url}"
+            );
+        }
+    }
+}
