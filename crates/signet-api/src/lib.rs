@@ -8,7 +8,9 @@
 
 pub mod ca;
 mod client;
+pub mod dual;
 mod error;
+pub mod kmc;
 
 pub use client::{ApiClient, ClientError};
 pub use error::ErrorBody;

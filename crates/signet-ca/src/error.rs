@@ -97,6 +97,22 @@ pub enum CaError {
         /// Configured maximum.
         max: usize,
     },
+    /// A dual-certificate request without a KMC configured, or for a
+    /// profile that is not dual.
+    #[error("dual certificates: {reason}")]
+    DualNotAvailable {
+        /// Why.
+        reason: String,
+    },
+    /// The KMC refused or failed a key pair request (dual certificates).
+    #[error("KMC: {reason}")]
+    Kmc {
+        /// The KMC's answer or the transport failure, in one line.
+        reason: String,
+        /// True when the KMC answered with a refusal (the request is at
+        /// fault), false when it could not be reached or failed.
+        refused: bool,
+    },
     /// The token failed.
     #[error("token: {0}")]
     Token(#[from] signet_token::TokenError),

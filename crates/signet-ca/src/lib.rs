@@ -12,6 +12,7 @@
 
 mod authority;
 mod config;
+pub mod dual;
 mod error;
 mod http;
 mod metrics;
@@ -25,4 +26,4 @@ pub use config::{
 };
 pub use error::CaError;
 pub use metrics::CaMetrics;
-pub use service::{RunningCa, start};
+pub use service::{RunningCa, start, start_with_dual};

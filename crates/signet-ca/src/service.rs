@@ -15,6 +15,7 @@ use tokio::task::JoinHandle;
 
 use crate::authority::{AuthorityParts, CertificateAuthority};
 use crate::config::CaConfig;
+use crate::dual::DualIssuer;
 use crate::error::CaError;
 use crate::http::{AppState, router};
 use crate::metrics::CaMetrics;
@@ -153,8 +154,18 @@ pub async fn open_authority(
 }
 
 /// Opens the token, builds the authority, finishes pending certificates
-/// and starts the mTLS listener.
+/// and starts the mTLS listener (no dual certificates: see
+/// [`start_with_dual`]).
 pub async fn start(config: CaConfig, clock: Arc<dyn Clock>) -> Result<RunningCa, CaError> {
+    start_with_dual(config, clock, None).await
+}
+
+/// [`start`], issuing dual certificates through `dual` (a KMC client).
+pub async fn start_with_dual(
+    config: CaConfig,
+    clock: Arc<dyn Clock>,
+    dual: Option<DualIssuer>,
+) -> Result<RunningCa, CaError> {
     let token_config = config.token.clone();
     let token = tokio::task::spawn_blocking(move || Token::open(&token_config))
         .await
@@ -197,6 +208,7 @@ pub async fn start(config: CaConfig, clock: Arc<dyn Clock>) -> Result<RunningCa,
         registry: Arc::new(registry),
         max_batch: config.issuance.max_batch,
         publisher,
+        dual: dual.map(Arc::new),
     };
     let app = router(
         state,

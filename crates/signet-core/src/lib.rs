@@ -12,6 +12,7 @@ pub mod algorithm;
 pub mod clock;
 pub mod crl;
 pub mod csr;
+pub mod envelope;
 pub mod issuance;
 pub mod lint;
 pub mod names;
@@ -22,6 +23,7 @@ pub mod profile;
 pub mod public_key;
 pub mod revocation;
 pub mod serial;
+pub mod shamir;
 pub mod signer;
 
 pub use algorithm::{HashAlgorithm, KeyType, SignatureAlgorithm};

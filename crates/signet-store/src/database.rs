@@ -19,6 +19,10 @@ use crate::error::{Context, StoreError};
 pub enum Schema {
     /// The CA signer's database.
     Ca,
+    /// The key management centre's database (key hierarchy, escrow, audit).
+    Kmc,
+    /// The RA's database (console, portal, API, audit trail).
+    Ra,
 }
 
 impl Schema {
@@ -26,12 +30,16 @@ impl Schema {
     pub fn name(self) -> &'static str {
         match self {
             Schema::Ca => "ca",
+            Schema::Kmc => "kmc",
+            Schema::Ra => "ra",
         }
     }
 
     fn create_sql(self) -> &'static str {
         match self {
             Schema::Ca => "CREATE SCHEMA IF NOT EXISTS ca",
+            Schema::Kmc => "CREATE SCHEMA IF NOT EXISTS kmc",
+            Schema::Ra => "CREATE SCHEMA IF NOT EXISTS ra",
         }
     }
 }
@@ -151,6 +159,26 @@ impl Database {
             }
             (Pools::Postgres(pool), Schema::Ca) => {
                 sqlx::migrate!("../../migrations/ca/postgres")
+                    .run(pool)
+                    .await?
+            }
+            (Pools::Sqlite { writer, .. }, Schema::Kmc) => {
+                sqlx::migrate!("../../migrations/kmc/sqlite")
+                    .run(writer)
+                    .await?
+            }
+            (Pools::Postgres(pool), Schema::Kmc) => {
+                sqlx::migrate!("../../migrations/kmc/postgres")
+                    .run(pool)
+                    .await?
+            }
+            (Pools::Sqlite { writer, .. }, Schema::Ra) => {
+                sqlx::migrate!("../../migrations/ra/sqlite")
+                    .run(writer)
+                    .await?
+            }
+            (Pools::Postgres(pool), Schema::Ra) => {
+                sqlx::migrate!("../../migrations/ra/postgres")
                     .run(pool)
                     .await?
             }

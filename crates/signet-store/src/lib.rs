@@ -14,7 +14,9 @@ mod ca;
 mod database;
 mod error;
 mod journal;
+pub mod kmc;
 mod publication;
+pub mod ra;
 mod status;
 pub mod testing;
 
@@ -25,7 +27,9 @@ pub use ca::{
 pub use database::{Backend, Database, DbOptions, Schema};
 pub use error::StoreError;
 pub use journal::IssuanceJournal;
+pub use kmc::KmcStore;
 pub use publication::RevokedEntry;
+pub use ra::{RaStore, RaTx};
 pub use status::{
     CertificateState, CrlKind, CrlRecord, OcspSignerRecord, StatusChangeRecord, StatusReader,
 };

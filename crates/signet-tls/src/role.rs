@@ -35,11 +35,21 @@ pub enum Role {
     Ocsp,
     /// The administrator's CLI.
     Admin,
+    /// A business system using the KMC's data-key service (encrypt and
+    /// decrypt under named keys it is allowed to use).
+    App,
 }
 
 impl Role {
     /// Every role, in a stable order.
-    pub const ALL: [Role; 5] = [Role::Ca, Role::Ra, Role::Kmc, Role::Ocsp, Role::Admin];
+    pub const ALL: [Role; 6] = [
+        Role::Ca,
+        Role::Ra,
+        Role::Kmc,
+        Role::Ocsp,
+        Role::Admin,
+        Role::App,
+    ];
 
     /// The lowercase name used in URIs, configuration and logs.
     pub fn as_str(self) -> &'static str {
@@ -49,6 +59,7 @@ impl Role {
             Role::Kmc => "kmc",
             Role::Ocsp => "ocsp",
             Role::Admin => "admin",
+            Role::App => "app",
         }
     }
 

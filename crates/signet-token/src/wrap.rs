@@ -58,6 +58,57 @@ impl Token {
         Ok(())
     }
 
+    /// Imports a 32-byte AES-256 key as `label` (`C_CreateObject`), sensitive
+    /// and not extractable, for [`Token::aes_gcm_encrypt`] and
+    /// [`Token::aes_gcm_decrypt`]. For keys that must exist outside the
+    /// token too (the KMC's root storage key, split into custodian shares
+    /// at its birth). The token reports such a key as never extractable =
+    /// false and always sensitive = false: it was once outside.
+    pub fn import_aes_key(&self, label: &str, value: Zeroizing<Vec<u8>>) -> Result<(), TokenError> {
+        validate_key_label(label)?;
+        refuse_reserved(label)?;
+        if value.len() != 32 {
+            return Err(TokenError::UnsupportedKeyType {
+                key_type: "AES".into(),
+                reason: "only 256-bit AES keys are imported",
+            });
+        }
+        let _admin = self.module.admin();
+        if self.has_key(label)? {
+            return Err(TokenError::KeyExists {
+                label: label.to_owned(),
+            });
+        }
+        let mut template = [
+            Attribute::Class(ObjectClass::SECRET_KEY),
+            Attribute::KeyType(CkKeyType::AES),
+            Attribute::Token(true),
+            Attribute::Private(true),
+            Attribute::Sensitive(true),
+            Attribute::Extractable(false),
+            Attribute::Encrypt(true),
+            Attribute::Decrypt(true),
+            Attribute::Wrap(false),
+            Attribute::Unwrap(false),
+            Attribute::Derive(false),
+            label_attribute(label),
+            Attribute::Id(random_id()),
+            Attribute::Value(value.to_vec()),
+        ];
+        let created = self
+            .pool
+            .with_session("C_CreateObject", |s| s.create_object(&template));
+        // The template's copy of the key value is wiped whatever happened.
+        for attribute in &mut template {
+            if let Attribute::Value(v) = attribute {
+                zeroize::Zeroize::zeroize(v);
+            }
+        }
+        created?;
+        tracing::info!(token = %self.label(), key = label, "AES key imported");
+        Ok(())
+    }
+
     /// Encrypts `plaintext` with AES-256-GCM under the token key `label`,
     /// authenticating `aad` too. Returns IV (12) || ciphertext || tag (16).
     pub fn aes_gcm_encrypt(

@@ -38,6 +38,9 @@ pub(crate) fn classify(err: &CaError) -> (StatusCode, &'static str) {
         CaError::NotAllowed { .. } => (S::CONFLICT, "not_allowed"),
         CaError::Forbidden { .. } => (S::FORBIDDEN, "forbidden"),
         CaError::BatchTooLarge { .. } => (S::PAYLOAD_TOO_LARGE, "batch_too_large"),
+        CaError::DualNotAvailable { .. } => (S::BAD_REQUEST, "dual_not_available"),
+        CaError::Kmc { refused: true, .. } => (S::UNPROCESSABLE_ENTITY, "kmc_refused"),
+        CaError::Kmc { .. } => (S::BAD_GATEWAY, "kmc_unavailable"),
         CaError::Token(_) => (S::SERVICE_UNAVAILABLE, "token_unavailable"),
         CaError::Store(_) => (S::SERVICE_UNAVAILABLE, "database_unavailable"),
         _ => (S::INTERNAL_SERVER_ERROR, "internal"),
@@ -55,6 +58,7 @@ pub(crate) fn body(err: &CaError) -> (StatusCode, ErrorBody) {
                 "the signing token is unavailable; retry later".to_owned()
             }
             "database_unavailable" => "the CA database is unavailable; retry later".to_owned(),
+            "kmc_unavailable" => "the KMC is unavailable; retry later".to_owned(),
             _ => "internal error; see the CA log".to_owned(),
         }
     } else {

@@ -19,7 +19,7 @@ use signet_tls::{PeerIdentity, Role};
 
 use super::errors::{ApiError, json_rejection};
 use super::{AppState, convert};
-use crate::authority::{IssueCommand, StatusCommand};
+use crate::authority::{CertificateAuthority, IssueCommand, StatusCommand};
 use crate::error::CaError;
 
 /// JSON body whose rejections use the API's error shape.
@@ -101,6 +101,7 @@ pub(crate) async fn issue(
 ) -> Result<Response, ApiError> {
     require_operator(&peer, "issue certificates")?;
     let cmd = IssueCommand::try_from(req)?;
+    refuse_dual(&state, &cmd)?;
     let issued = match state.ca.issue(&cmd).await {
         Ok(i) => i,
         Err(e) => {
@@ -114,6 +115,26 @@ pub(crate) async fn issue(
         StatusCode::CREATED
     };
     Ok((status, Json(convert::issued(&issued))).into_response())
+}
+
+/// A dual profile issues a signing certificate only together with its
+/// encryption certificate and escrowed key (`POST /v1/certificates/dual`):
+/// on the single path it would silently issue half the pair.
+fn dual_profile_refusal(ca: &CertificateAuthority, cmd: &IssueCommand) -> Option<CaError> {
+    ca.profile(&cmd.profile)
+        .is_some_and(|p| p.is_dual())
+        .then(|| CaError::BadRequest {
+            field: "profile",
+            reason: format!(
+                "profile `{}` issues dual certificates: use POST /v1/certificates/dual \
+                 (`signet enroll --envelope-out FILE`)",
+                cmd.profile
+            ),
+        })
+}
+
+fn refuse_dual(state: &AppState, cmd: &IssueCommand) -> Result<(), CaError> {
+    dual_profile_refusal(&state.ca, cmd).map_or(Ok(()), Err)
 }
 
 pub(crate) async fn issue_batch(
@@ -136,7 +157,10 @@ pub(crate) async fn issue_batch(
         let ca = state.ca.clone();
         set.spawn(async move {
             let item = match IssueCommand::try_from(request) {
-                Ok(cmd) => ca.issue(&cmd).await,
+                Ok(cmd) => match dual_profile_refusal(&ca, &cmd) {
+                    Some(refusal) => Err(refusal),
+                    None => ca.issue(&cmd).await,
+                },
                 Err(e) => Err(e),
             };
             let item = match item {
@@ -320,6 +344,9 @@ pub(crate) async fn revoke(
                 name: answer.0.issuer.clone(),
             })?;
         state.publisher.publish_now(id).await?;
+    }
+    if let Some(dual) = &state.dual {
+        dual.certificate_revoked(&answer.0).await;
     }
     Ok(answer)
 }

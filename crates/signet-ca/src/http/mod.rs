@@ -2,6 +2,7 @@
 //! authority, convert; `errors.rs` alone decides statuses.
 
 mod convert;
+mod dual;
 mod errors;
 mod handlers;
 
@@ -21,6 +22,8 @@ pub(crate) struct AppState {
     pub registry: Arc<Registry>,
     pub max_batch: usize,
     pub publisher: Arc<crate::publication::Publisher>,
+    /// Dual certificates, when a KMC is configured.
+    pub dual: crate::dual::SharedDualIssuer,
 }
 
 /// The routes of the CA API (see `signet_api::ca` for the table).
@@ -33,6 +36,7 @@ pub(crate) fn router(state: AppState, max_request_bytes: usize, max_batch_bytes:
             "/v1/certificates",
             post(handlers::issue).get(handlers::list),
         )
+        .route("/v1/certificates/dual", post(dual::issue_dual))
         .route("/v1/certificates/{serial}", get(handlers::get))
         .route("/v1/certificates/{serial}/revoke", post(handlers::revoke))
         .route("/v1/certificates/{serial}/suspend", post(handlers::suspend))

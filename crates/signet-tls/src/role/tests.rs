@@ -39,3 +39,15 @@ fn allowed_peers_holds_exactly_its_roles() {
     assert!(AllowedPeers::default().is_empty());
     assert_eq!(allowed, [Role::Ra, Role::Admin].into_iter().collect());
 }
+
+#[test]
+fn app_is_the_role_of_business_systems() {
+    assert_eq!(Role::App.as_str(), "app");
+    assert_eq!("app".parse::<Role>().unwrap(), Role::App);
+    assert_eq!(Role::App.uri(), "urn:signet:role:app");
+    assert_eq!(serde_json::to_string(&Role::App).unwrap(), "\"app\"");
+    assert!(Role::ALL.contains(&Role::App));
+    let kmc_peers = AllowedPeers::new([Role::Ca, Role::App]);
+    assert!(kmc_peers.contains(Role::App));
+    assert!(!AllowedPeers::new([Role::Ca]).contains(Role::App));
+}

@@ -1,0 +1,584 @@
+//! Certificate requests, the officers' decisions on them, and the
+//! certificates the CA issued for them. Reads are scoped like every other
+//! officer query: `org_unit_id IN (SELECT id FROM org_units WHERE path
+//! LIKE $n)`.
+
+use signet_core::Timestamp;
+
+use super::{RaStore, RaTx, ScopePrefix, on_tx};
+use crate::database::on_reader;
+use crate::error::{Context, StoreError};
+
+/// One request as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestRecord {
+    /// Database id.
+    pub id: i64,
+    /// Public id; the CA request id is `ra:<uid>`.
+    pub uid: String,
+    /// The unit the request belongs to (scoping).
+    pub org_unit_id: i64,
+    /// CA profile name.
+    pub profile: String,
+    /// The PKCS#10 request, PEM.
+    pub csr_pem: String,
+    /// The CSR's subject, RFC 4514, for display and search.
+    pub subject: String,
+    /// Distinct approvers needed.
+    pub approvals_required: i64,
+    /// `pending`, `approved`, `issued`, `rejected` or `failed`.
+    pub status: String,
+    /// The officer who filed it (none when an API client did).
+    pub filed_by: Option<i64>,
+    /// The API client that filed it (none when an officer did).
+    pub api_client_id: Option<i64>,
+    /// When.
+    pub filed_at: Timestamp,
+    /// The filer's comment.
+    pub comment: String,
+    /// Why the CA refused (status `failed`), or the last transport error
+    /// (status `approved`).
+    pub failure: Option<String>,
+    /// Serial of the issued certificate, lowercase hex.
+    pub serial: Option<String>,
+    /// Issuer name.
+    pub issuer: Option<String>,
+    /// The certificate, PEM.
+    pub certificate_pem: Option<String>,
+    /// The chain without the root, nearest first, PEM.
+    pub chain_pem: Option<String>,
+    /// notAfter of the certificate.
+    pub not_after: Option<Timestamp>,
+    /// `good`, `suspended` or `revoked`, as the CA last answered.
+    pub cert_status: Option<String>,
+    /// RFC 5280 reason name, when revoked.
+    pub revocation_reason: Option<String>,
+    /// The batch it belongs to, if any.
+    pub batch_id: Option<i64>,
+    /// Its line in the batch file (from 1).
+    pub batch_row: Option<i64>,
+    /// For a renewal filed through the portal: the serial renewed.
+    pub renewal_of: Option<String>,
+    /// Subject replacing the CSR's (RFC 4514), as a batch row asked.
+    pub subject_override: Option<String>,
+    /// SANs replacing the CSR's, JSON array of `TYPE:value`.
+    pub sans_override: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct RequestRow {
+    id: i64,
+    uid: String,
+    org_unit_id: i64,
+    profile: String,
+    csr_pem: String,
+    subject: String,
+    approvals_required: i64,
+    status: String,
+    filed_by: Option<i64>,
+    api_client_id: Option<i64>,
+    filed_at: i64,
+    comment: String,
+    failure: Option<String>,
+    serial: Option<String>,
+    issuer: Option<String>,
+    certificate_pem: Option<String>,
+    chain_pem: Option<String>,
+    not_after: Option<i64>,
+    cert_status: Option<String>,
+    revocation_reason: Option<String>,
+    batch_id: Option<i64>,
+    batch_row: Option<i64>,
+    renewal_of: Option<String>,
+    subject_override: Option<String>,
+    sans_override: Option<String>,
+}
+
+impl From<RequestRow> for RequestRecord {
+    fn from(r: RequestRow) -> Self {
+        RequestRecord {
+            id: r.id,
+            uid: r.uid,
+            org_unit_id: r.org_unit_id,
+            profile: r.profile,
+            csr_pem: r.csr_pem,
+            subject: r.subject,
+            approvals_required: r.approvals_required,
+            status: r.status,
+            filed_by: r.filed_by,
+            api_client_id: r.api_client_id,
+            filed_at: Timestamp::from_unix(r.filed_at),
+            comment: r.comment,
+            failure: r.failure,
+            serial: r.serial,
+            issuer: r.issuer,
+            certificate_pem: r.certificate_pem,
+            chain_pem: r.chain_pem,
+            not_after: r.not_after.map(Timestamp::from_unix),
+            cert_status: r.cert_status,
+            revocation_reason: r.revocation_reason,
+            batch_id: r.batch_id,
+            batch_row: r.batch_row,
+            renewal_of: r.renewal_of,
+            subject_override: r.subject_override,
+            sans_override: r.sans_override,
+        }
+    }
+}
+
+/// `SELECT <every request column> FROM cert_requests <rest>`.
+macro_rules! select_requests {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, uid, org_unit_id, profile, csr_pem, subject, approvals_required, status, \
+             filed_by, api_client_id, filed_at, comment, failure, serial, issuer, certificate_pem, chain_pem, \
+             not_after, cert_status, revocation_reason, batch_id, batch_row, renewal_of, subject_override, \
+             sans_override FROM cert_requests ",
+            $rest
+        )
+    };
+}
+
+/// A request to file.
+#[derive(Clone, Debug)]
+pub struct NewRequest {
+    /// Public id.
+    pub uid: String,
+    /// Unit.
+    pub org_unit_id: i64,
+    /// CA profile.
+    pub profile: String,
+    /// CSR, PEM.
+    pub csr_pem: String,
+    /// The CSR's subject.
+    pub subject: String,
+    /// Distinct approvers needed: at least 1 for an officer's request, 0
+    /// for an API client's.
+    pub approvals_required: i64,
+    /// `pending` (officers decide) or `approved` (an API client's
+    /// request for a profile it is registered for).
+    pub status: &'static str,
+    /// Filing officer.
+    pub filed_by: Option<i64>,
+    /// Filing API client.
+    pub api_client_id: Option<i64>,
+    /// Filer's comment.
+    pub comment: String,
+    /// (batch id, line) for a row of a batch.
+    pub batch: Option<(i64, i64)>,
+    /// For a portal renewal: the serial renewed (then no filer).
+    pub renewal_of: Option<String>,
+    /// Subject replacing the CSR's.
+    pub subject_override: Option<String>,
+    /// SANs replacing the CSR's, JSON array.
+    pub sans_override: Option<String>,
+    /// Now.
+    pub now: Timestamp,
+}
+
+/// What the CA answered for an issued request.
+#[derive(Clone, Debug)]
+pub struct IssuedRecord {
+    /// Serial, lowercase hex.
+    pub serial: String,
+    /// Issuer name.
+    pub issuer: String,
+    /// Certificate, PEM.
+    pub certificate_pem: String,
+    /// Chain without the root, PEM.
+    pub chain_pem: String,
+    /// notAfter.
+    pub not_after: Timestamp,
+}
+
+/// Filters of the console's request list; `None` matches everything.
+#[derive(Clone, Debug, Default)]
+pub struct RequestFilter {
+    /// Request status.
+    pub status: Option<String>,
+    /// Profile name.
+    pub profile: Option<String>,
+    /// Substring of the subject.
+    pub subject_contains: Option<String>,
+    /// Serial of the issued certificate, lowercase hex.
+    pub serial: Option<String>,
+    /// Exactly this unit (within the caller's scope).
+    pub org_unit_id: Option<i64>,
+    /// Valid certificates whose notAfter is before this...
+    pub expires_before: Option<Timestamp>,
+    /// ...and not before this (not yet expired).
+    pub expires_after: Option<Timestamp>,
+}
+
+/// `%text%` for LIKE, with `\`, `%` and `_` escaped (`ESCAPE '\'`).
+fn like_pattern(text: &str) -> String {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// One officer's decision on a request.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct DecisionRecord {
+    /// The officer.
+    pub officer_id: i64,
+    /// Their username.
+    pub username: String,
+    /// `approve` or `reject`.
+    pub decision: String,
+    /// Their comment.
+    pub comment: String,
+    /// When, Unix seconds.
+    pub at: i64,
+}
+
+impl RaStore {
+    /// One request, if it is in `scope`.
+    pub async fn request(
+        &self,
+        uid: &str,
+        scope: &ScopePrefix,
+    ) -> Result<Option<RequestRecord>, StoreError> {
+        let row: Option<RequestRow> = on_reader!(self.db, |pool| {
+            sqlx::query_as(select_requests!(
+                "WHERE uid = $1 AND org_unit_id IN (SELECT id FROM org_units WHERE path LIKE $2)"
+            ))
+            .bind(uid)
+            .bind(scope.pattern())
+            .fetch_optional(pool)
+            .await
+            .during("read request")?
+        });
+        Ok(row.map(RequestRecord::from))
+    }
+
+    /// Requests in `scope` matching `filter`, newest first.
+    pub async fn requests(
+        &self,
+        scope: &ScopePrefix,
+        filter: &RequestFilter,
+        limit: u32,
+        offset: u32,
+    ) -> Result<Vec<RequestRecord>, StoreError> {
+        let pattern = filter.subject_contains.as_deref().map(like_pattern);
+        let rows: Vec<RequestRow> = on_reader!(self.db, |pool| {
+            sqlx::query_as(select_requests!(
+                "WHERE org_unit_id IN (SELECT id FROM org_units WHERE path LIKE $1) \
+                 AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR profile = $3) \
+                 AND ($4 IS NULL OR subject LIKE $4 ESCAPE '\\') AND ($5 IS NULL OR serial = $5) \
+                 AND ($6 IS NULL OR org_unit_id = $6) \
+                 AND ($7 IS NULL OR (cert_status = 'good' AND not_after < $7)) \
+                 AND ($8 IS NULL OR (cert_status = 'good' AND not_after >= $8)) \
+                 ORDER BY filed_at DESC, id DESC LIMIT $9 OFFSET $10"
+            ))
+            .bind(scope.pattern())
+            .bind(filter.status.as_deref())
+            .bind(filter.profile.as_deref())
+            .bind(pattern.as_deref())
+            .bind(filter.serial.as_deref())
+            .bind(filter.org_unit_id)
+            .bind(filter.expires_before.map(Timestamp::unix))
+            .bind(filter.expires_after.map(Timestamp::unix))
+            .bind(i64::from(limit.clamp(1, 1000)))
+            .bind(i64::from(offset))
+            .fetch_all(pool)
+            .await
+            .during("list requests")?
+        });
+        Ok(rows.into_iter().map(RequestRecord::from).collect())
+    }
+
+    /// Valid certificates in `scope` whose notAfter is in `[from, until)`.
+    pub async fn count_expiring(
+        &self,
+        scope: &ScopePrefix,
+        from: Timestamp,
+        until: Timestamp,
+    ) -> Result<i64, StoreError> {
+        Ok(on_reader!(self.db, |pool| {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM cert_requests \
+                 WHERE org_unit_id IN (SELECT id FROM org_units WHERE path LIKE $1) \
+                 AND status = 'issued' AND cert_status = 'good' \
+                 AND not_after >= $2 AND not_after < $3",
+            )
+            .bind(scope.pattern())
+            .bind(from.unix())
+            .bind(until.unix())
+            .fetch_one(pool)
+            .await
+            .during("count expiring certificates")?
+        }))
+    }
+
+    /// The request whose certificate has `serial`, if it is in `scope`.
+    pub async fn request_by_serial(
+        &self,
+        serial: &str,
+        scope: &ScopePrefix,
+    ) -> Result<Option<RequestRecord>, StoreError> {
+        let row: Option<RequestRow> = on_reader!(self.db, |pool| {
+            sqlx::query_as(select_requests!(
+                "WHERE serial = $1 AND org_unit_id IN (SELECT id FROM org_units WHERE path LIKE $2)"
+            ))
+            .bind(serial)
+            .bind(scope.pattern())
+            .fetch_optional(pool)
+            .await
+            .during("read request by serial")?
+        });
+        Ok(row.map(RequestRecord::from))
+    }
+
+    /// Issued certificates in `scope`, newest first, filtered by
+    /// certificate status, profile and a subject substring.
+    pub async fn issued_certificates(
+        &self,
+        scope: &ScopePrefix,
+        cert_status: Option<&str>,
+        profile: Option<&str>,
+        subject_contains: Option<&str>,
+        limit: u32,
+        offset: u32,
+    ) -> Result<Vec<RequestRecord>, StoreError> {
+        let pattern = subject_contains.map(|s| {
+            let escaped = s
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            format!("%{escaped}%")
+        });
+        let rows: Vec<RequestRow> = on_reader!(self.db, |pool| {
+            sqlx::query_as(select_requests!(
+                "WHERE status = 'issued' \
+                 AND org_unit_id IN (SELECT id FROM org_units WHERE path LIKE $1) \
+                 AND ($2 IS NULL OR cert_status = $2) AND ($3 IS NULL OR profile = $3) \
+                 AND ($4 IS NULL OR subject LIKE $4 ESCAPE '\\') \
+                 ORDER BY filed_at DESC, id DESC LIMIT $5 OFFSET $6"
+            ))
+            .bind(scope.pattern())
+            .bind(cert_status)
+            .bind(profile)
+            .bind(pattern.as_deref())
+            .bind(i64::from(limit.clamp(1, 1000)))
+            .bind(i64::from(offset))
+            .fetch_all(pool)
+            .await
+            .during("search certificates")?
+        });
+        Ok(rows.into_iter().map(RequestRecord::from).collect())
+    }
+
+    /// The rows of a batch, in file order.
+    pub async fn batch_requests(&self, batch_id: i64) -> Result<Vec<RequestRecord>, StoreError> {
+        let rows: Vec<RequestRow> = on_reader!(self.db, |pool| {
+            sqlx::query_as(select_requests!("WHERE batch_id = $1 ORDER BY batch_row"))
+                .bind(batch_id)
+                .fetch_all(pool)
+                .await
+                .during("read batch rows")?
+        });
+        Ok(rows.into_iter().map(RequestRecord::from).collect())
+    }
+
+    /// Up to `limit` rows of a batch in `status`, in file order (the
+    /// batch job's next chunk).
+    pub async fn batch_requests_with_status(
+        &self,
+        batch_id: i64,
+        status: &str,
+        limit: usize,
+    ) -> Result<Vec<RequestRecord>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows: Vec<RequestRow> = on_reader!(self.db, |pool| {
+            sqlx::query_as(select_requests!(
+                "WHERE batch_id = $1 AND status = $2 ORDER BY batch_row LIMIT $3"
+            ))
+            .bind(batch_id)
+            .bind(status)
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+            .during("read batch chunk")?
+        });
+        Ok(rows.into_iter().map(RequestRecord::from).collect())
+    }
+
+    /// The decisions on a request, oldest first.
+    pub async fn request_decisions(
+        &self,
+        request_id: i64,
+    ) -> Result<Vec<DecisionRecord>, StoreError> {
+        Ok(on_reader!(self.db, |pool| {
+            sqlx::query_as(
+                "SELECT d.officer_id, o.username, d.decision, d.comment, d.at \
+                 FROM request_decisions d JOIN officers o ON o.id = d.officer_id \
+                 WHERE d.request_id = $1 ORDER BY d.at, d.officer_id",
+            )
+            .bind(request_id)
+            .fetch_all(pool)
+            .await
+            .during("read request decisions")?
+        }))
+    }
+}
+
+impl RaTx {
+    /// Files a request (status `pending`); returns its id.
+    pub async fn create_request(&mut self, new: &NewRequest) -> Result<i64, StoreError> {
+        Ok(on_tx!(self, |conn| {
+            sqlx::query_scalar(
+                "INSERT INTO cert_requests (uid, org_unit_id, profile, csr_pem, subject, \
+                 approvals_required, status, filed_by, api_client_id, filed_at, comment, \
+                 updated_at, batch_id, batch_row, renewal_of, subject_override, sans_override) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $10, $12, $13, $14, \
+                 $15, $16) RETURNING id",
+            )
+            .bind(&new.uid)
+            .bind(new.org_unit_id)
+            .bind(&new.profile)
+            .bind(&new.csr_pem)
+            .bind(&new.subject)
+            .bind(new.approvals_required)
+            .bind(new.status)
+            .bind(new.filed_by)
+            .bind(new.api_client_id)
+            .bind(new.now.unix())
+            .bind(&new.comment)
+            .bind(new.batch.map(|b| b.0))
+            .bind(new.batch.map(|b| b.1))
+            .bind(new.renewal_of.as_deref())
+            .bind(new.subject_override.as_deref())
+            .bind(new.sans_override.as_deref())
+            .fetch_one(&mut *conn)
+            .await
+            .during("insert request")?
+        }))
+    }
+
+    /// Records an officer's decision. False: that officer decided on this
+    /// request before (each officer counts once).
+    pub async fn add_decision(
+        &mut self,
+        request_id: i64,
+        officer_id: i64,
+        decision: &str,
+        comment: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let inserted = on_tx!(self, |conn| {
+            sqlx::query(
+                "INSERT INTO request_decisions (request_id, officer_id, decision, comment, at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (request_id, officer_id) DO NOTHING",
+            )
+            .bind(request_id)
+            .bind(officer_id)
+            .bind(decision)
+            .bind(comment)
+            .bind(now.unix())
+            .execute(&mut *conn)
+            .await
+            .during("insert request decision")?
+            .rows_affected()
+        });
+        Ok(inserted > 0)
+    }
+
+    /// Distinct approvals of a request, counted in this transaction.
+    pub async fn count_approvals(&mut self, request_id: i64) -> Result<i64, StoreError> {
+        Ok(on_tx!(self, |conn| {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM request_decisions \
+                 WHERE request_id = $1 AND decision = 'approve'",
+            )
+            .bind(request_id)
+            .fetch_one(&mut *conn)
+            .await
+            .during("count approvals")?
+        }))
+    }
+
+    /// Moves a request from status `from` to `to`, recording `failure`.
+    /// False: it was not in `from` any more (someone else moved it).
+    pub async fn set_request_status(
+        &mut self,
+        id: i64,
+        from: &str,
+        to: &str,
+        failure: Option<&str>,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let changed = on_tx!(self, |conn| {
+            sqlx::query(
+                "UPDATE cert_requests SET status = $1, failure = $2, updated_at = $3 \
+                 WHERE id = $4 AND status = $5",
+            )
+            .bind(to)
+            .bind(failure)
+            .bind(now.unix())
+            .bind(id)
+            .bind(from)
+            .execute(&mut *conn)
+            .await
+            .during("update request status")?
+            .rows_affected()
+        });
+        Ok(changed > 0)
+    }
+
+    /// Stores the certificate of an approved request (status `issued`,
+    /// certificate `good`). False: the request was not `approved`.
+    pub async fn record_issued(
+        &mut self,
+        id: i64,
+        issued: &IssuedRecord,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let changed = on_tx!(self, |conn| {
+            sqlx::query(
+                "UPDATE cert_requests SET status = 'issued', failure = NULL, serial = $1, \
+                 issuer = $2, certificate_pem = $3, chain_pem = $4, not_after = $5, \
+                 cert_status = 'good', updated_at = $6 WHERE id = $7 AND status = 'approved'",
+            )
+            .bind(&issued.serial)
+            .bind(&issued.issuer)
+            .bind(&issued.certificate_pem)
+            .bind(&issued.chain_pem)
+            .bind(issued.not_after.unix())
+            .bind(now.unix())
+            .bind(id)
+            .execute(&mut *conn)
+            .await
+            .during("record issued certificate")?
+            .rows_affected()
+        });
+        Ok(changed > 0)
+    }
+
+    /// Records the certificate's status as the CA answered it.
+    pub async fn set_certificate_status(
+        &mut self,
+        id: i64,
+        cert_status: &str,
+        reason: Option<&str>,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        on_tx!(self, |conn| {
+            sqlx::query(
+                "UPDATE cert_requests SET cert_status = $1, revocation_reason = $2, \
+                 updated_at = $3 WHERE id = $4 AND status = 'issued'",
+            )
+            .bind(cert_status)
+            .bind(reason)
+            .bind(now.unix())
+            .bind(id)
+            .execute(&mut *conn)
+            .await
+            .during("update certificate status")?
+            .rows_affected()
+        });
+        Ok(())
+    }
+}
