@@ -1,0 +1,518 @@
+//! Batch issuance: an officer uploads a file of requests (JSON lines, one
+//! `{"profile": ..., "csr": ...}` per line). Every row is validated before
+//! anything is stored; with errors nothing is filed and each bad row is
+//! named, unless the officer chose to issue the valid rows only. Distinct
+//! officers other than the filer approve the batch, as many as the
+//! strictest profile in it demands; a background job then has the CA
+//! issue the rows in chunks (each row keeps its own CA request id
+//! `ra:<uid>`, so a job resumed after a restart never issues twice). The
+//! result downloads as a ZIP of certificates with their chains and a CSV
+//! report.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::RngExt as _;
+use serde::Deserialize;
+use signet_api::ca::{BatchIssueRequest, BatchItem, IssueRequest};
+use signet_core::csr::VerifiedCsr;
+use signet_store::ra::{BatchRecord, IssuedRecord, NewRequest, RequestRecord};
+
+use super::RegistrationAuthority;
+use crate::audit::{AuditEvent, Outcome};
+use crate::error::RaError;
+use crate::roles::{Caller, Permission};
+
+/// Pause before a chunk is sent again after the CA could not be reached.
+const RETRY_PAUSE: Duration = Duration::from_secs(5);
+
+/// One line of a batch file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BatchLine {
+    profile: String,
+    csr: String,
+    /// Subject replacing the CSR's, RFC 4514 (vetted identity data).
+    #[serde(default)]
+    subject: Option<String>,
+    /// SANs replacing the CSR's: `DNS:x`, `IP:x`, `email:x`, `URI:x`.
+    #[serde(default)]
+    sans: Option<Vec<String>>,
+}
+
+/// Why a row was refused: its line and the translation key.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct RowError {
+    /// Line number in the file, from 1.
+    pub line: usize,
+    /// Translation key of the reason.
+    pub key: &'static str,
+}
+
+/// What filing a batch did.
+#[derive(Debug)]
+pub enum BatchFiling {
+    /// Stored, waiting for approval; the rows skipped (with "issue valid
+    /// rows") are listed.
+    Filed {
+        /// The batch.
+        batch: BatchRecord,
+        /// Rows left out.
+        skipped: Vec<RowError>,
+    },
+    /// Nothing stored: these rows are wrong.
+    Refused {
+        /// Every bad row.
+        errors: Vec<RowError>,
+        /// Rows in the file.
+        total: usize,
+    },
+}
+
+struct ValidRow {
+    line: usize,
+    profile: String,
+    csr_pem: String,
+    subject: String,
+    approvals: u32,
+    subject_override: Option<String>,
+    sans_override: Option<String>,
+}
+
+impl RegistrationAuthority {
+    fn validate_line(&self, text: &str) -> Result<(BatchLine, String, u32), &'static str> {
+        let row: BatchLine = serde_json::from_str(text).map_err(|_| "error.batch_line")?;
+        let approvals = self
+            .settings
+            .profile(&row.profile)
+            .map(|p| p.approvals)
+            .ok_or("error.invalid_profile")?;
+        let csr = VerifiedCsr::parse(
+            row.csr.trim().as_bytes(),
+            signet_core::csr::DEFAULT_MAX_CSR_BYTES,
+        )
+        .map_err(|_| "error.invalid_csr")?;
+        if let Some(subject) = &row.subject
+            && signet_core::names::parse_name(subject).is_err()
+        {
+            return Err("error.invalid_subject");
+        }
+        if let Some(sans) = &row.sans
+            && (sans.is_empty()
+                || sans
+                    .iter()
+                    .any(|s| signet_core::names::parse_general_name(s).is_err()))
+        {
+            return Err("error.invalid_sans");
+        }
+        let subject = row
+            .subject
+            .clone()
+            .unwrap_or_else(|| csr.subject().to_string());
+        Ok((row, subject, approvals))
+    }
+
+    /// Validates every row of `file` and files the batch for unit
+    /// `org_unit_id` (see the module documentation).
+    pub async fn file_batch(
+        &self,
+        caller: &Caller,
+        org_unit_id: i64,
+        file: &str,
+        issue_valid_rows: bool,
+    ) -> Result<BatchFiling, RaError> {
+        self.require(caller, Permission::FileRequests, "batch.file")
+            .await?;
+        let unit = self
+            .store
+            .org_unit(org_unit_id)
+            .await?
+            .filter(|u| caller.scope.covers(u));
+        let Some(unit) = unit else {
+            return self
+                .deny(caller, "batch.file", &format!("org_unit:{org_unit_id}"))
+                .await;
+        };
+        let filer = caller.officer_id.ok_or(RaError::Forbidden {
+            action: "batch.file",
+        })?;
+        let lines: Vec<(usize, &str)> = file
+            .lines()
+            .enumerate()
+            .map(|(i, l)| (i + 1, l.trim()))
+            .filter(|(_, l)| !l.is_empty())
+            .collect();
+        if lines.is_empty() {
+            return Err(RaError::Invalid {
+                field: "file",
+                key: "error.batch_empty",
+            });
+        }
+        if lines.len() > self.settings.batch_max_rows {
+            return Err(RaError::Invalid {
+                field: "file",
+                key: "error.batch_too_many_rows",
+            });
+        }
+        let total = lines.len();
+        let mut valid = Vec::with_capacity(total);
+        let mut errors = Vec::new();
+        for (line, text) in lines {
+            match self.validate_line(text) {
+                Ok((row, subject, approvals)) => valid.push(ValidRow {
+                    line,
+                    csr_pem: format!("{}\n", row.csr.trim()),
+                    subject,
+                    approvals,
+                    subject_override: row.subject.clone(),
+                    sans_override: row
+                        .sans
+                        .as_ref()
+                        .and_then(|s| serde_json::to_string(s).ok()),
+                    profile: row.profile,
+                }),
+                Err(key) => errors.push(RowError { line, key }),
+            }
+        }
+        if (!errors.is_empty() && !issue_valid_rows) || valid.is_empty() {
+            self.audit
+                .record_or_log(
+                    &AuditEvent::by(caller, "batch.file")
+                        .outcome(Outcome::Denied)
+                        .detail("rows", total)
+                        .detail("bad_rows", errors.len())
+                        .detail(
+                            "first_bad_lines",
+                            errors.iter().take(20).map(|e| e.line).collect::<Vec<_>>(),
+                        ),
+                )
+                .await;
+            return Ok(BatchFiling::Refused { errors, total });
+        }
+        let approvals = valid.iter().map(|r| r.approvals).max().unwrap_or(1);
+        let uid = format!("{:032x}", rand::rng().random::<u128>());
+        let now = self.clock.now();
+        let count = i64::try_from(valid.len()).unwrap_or(i64::MAX);
+        let mut tx = self.store.begin().await?;
+        let batch_id = tx
+            .create_batch(&uid, unit.id, filer, i64::from(approvals), count, now)
+            .await?;
+        for row in &valid {
+            tx.create_request(&NewRequest {
+                uid: format!("{:032x}", rand::rng().random::<u128>()),
+                org_unit_id: unit.id,
+                profile: row.profile.clone(),
+                csr_pem: row.csr_pem.clone(),
+                subject: row.subject.clone(),
+                approvals_required: i64::from(approvals),
+                status: "pending",
+                filed_by: Some(filer),
+                api_client_id: None,
+                comment: String::new(),
+                batch: Some((batch_id, i64::try_from(row.line).unwrap_or(i64::MAX))),
+                renewal_of: None,
+                subject_override: row.subject_override.clone(),
+                sans_override: row.sans_override.clone(),
+                now,
+            })
+            .await?;
+        }
+        self.audit
+            .append(
+                &mut tx,
+                &AuditEvent::by(caller, "batch.file")
+                    .target(format!("batch:{uid}"))
+                    .detail("org_unit", unit.id)
+                    .detail("rows", total)
+                    .detail("filed_rows", valid.len())
+                    .detail(
+                        "skipped_lines",
+                        errors.iter().map(|e| e.line).collect::<Vec<_>>(),
+                    )
+                    .detail("approvals_required", approvals),
+            )
+            .await?;
+        tx.commit().await?;
+        let batch = self.scoped_batch(caller, &uid).await?;
+        Ok(BatchFiling::Filed {
+            batch,
+            skipped: errors,
+        })
+    }
+
+    /// The batch `uid`, if in scope.
+    pub async fn scoped_batch(&self, caller: &Caller, uid: &str) -> Result<BatchRecord, RaError> {
+        self.require(caller, Permission::ViewRequests, "batch.view")
+            .await?;
+        self.store
+            .batch(uid, caller.scope.prefix())
+            .await?
+            .ok_or(RaError::NotFound { what: "batch" })
+    }
+
+    /// Batches in scope, newest first.
+    pub async fn list_batches(&self, caller: &Caller) -> Result<Vec<BatchRecord>, RaError> {
+        self.require(caller, Permission::ViewRequests, "batch.list")
+            .await?;
+        Ok(self.store.batches(caller.scope.prefix(), 100).await?)
+    }
+
+    /// Approves (`approve`) or rejects a batch filed by someone else; the
+    /// last needed approval starts the job.
+    pub async fn decide_batch(
+        self: &Arc<Self>,
+        caller: &Caller,
+        uid: &str,
+        approve: bool,
+    ) -> Result<BatchRecord, RaError> {
+        let action = if approve {
+            "batch.approve"
+        } else {
+            "batch.reject"
+        };
+        self.require(caller, Permission::DecideRequests, action)
+            .await?;
+        let batch = self.scoped_batch(caller, uid).await?;
+        let target = format!("batch:{uid}");
+        if caller.officer_id == Some(batch.filed_by) {
+            // Separation of duties: never on one's own batch.
+            self.audit
+                .record_or_log(
+                    &AuditEvent::by(caller, action)
+                        .target(target)
+                        .outcome(Outcome::Denied)
+                        .detail("reason", "own_batch"),
+                )
+                .await;
+            return Err(RaError::Forbidden { action });
+        }
+        let Some(officer_id) = caller.officer_id else {
+            return self.deny(caller, action, &target).await;
+        };
+        if batch.status != "pending" {
+            return Err(RaError::Conflict {
+                key: "error.request_not_pending",
+            });
+        }
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let decision = if approve { "approve" } else { "reject" };
+        if !tx
+            .add_batch_decision(batch.id, officer_id, decision, now)
+            .await?
+        {
+            return Err(RaError::Conflict {
+                key: "error.already_decided",
+            });
+        }
+        let approvals = tx.count_batch_approvals(batch.id).await?;
+        let next = if !approve {
+            Some("rejected")
+        } else if approvals >= batch.approvals_required {
+            Some("running")
+        } else {
+            None
+        };
+        if let Some(next) = next
+            && !tx.set_batch_status(batch.id, "pending", next, now).await?
+        {
+            return Err(RaError::Conflict {
+                key: "error.request_not_pending",
+            });
+        }
+        let mut event = AuditEvent::by(caller, action)
+            .target(target)
+            .detail("approvals", approvals)
+            .detail("approvals_required", batch.approvals_required);
+        if let Some(next) = next {
+            event = event.detail("status", next);
+        }
+        self.audit.append(&mut tx, &event).await?;
+        tx.commit().await?;
+        if next == Some("running") {
+            self.spawn_batch_job(batch.id);
+        }
+        self.scoped_batch(caller, uid).await
+    }
+
+    /// Runs the job of batch `batch_id` in the background.
+    pub(crate) fn spawn_batch_job(self: &Arc<Self>, batch_id: i64) {
+        let ra = Arc::clone(self);
+        tokio::spawn(async move {
+            if let Err(error) = ra.run_batch(batch_id).await {
+                tracing::error!(%error, batch_id, "batch job stopped; it resumes at the next start");
+            }
+        });
+    }
+
+    /// Issues every approved row of the batch, a chunk per CA call, until
+    /// none is left; then marks the batch done.
+    async fn run_batch(&self, batch_id: i64) -> Result<(), RaError> {
+        let system = Caller::system();
+        loop {
+            let rows: Vec<RequestRecord> = self
+                .store
+                .batch_requests_with_status(batch_id, "approved", self.settings.batch_chunk_size)
+                .await?;
+            if rows.is_empty() {
+                break;
+            }
+            let Some(ca) = self.ca.as_ref() else {
+                return Err(RaError::CaUnavailable {
+                    reason: "no CA configured".into(),
+                });
+            };
+            let request = BatchIssueRequest {
+                requests: rows
+                    .iter()
+                    .map(|r| IssueRequest {
+                        request_id: format!("ra:{}", r.uid),
+                        profile: r.profile.clone(),
+                        csr: r.csr_pem.clone(),
+                        issuer: None,
+                        subject: r.subject_override.clone(),
+                        sans: super::certificates::sans_of(r),
+                        validity_days: None,
+                    })
+                    .collect(),
+            };
+            let answer = match ca.issue_batch(&request).await {
+                Ok(a) => a,
+                Err(signet_api::ClientError::Api {
+                    status, message, ..
+                }) if (400..500).contains(&status) && status != 408 && status != 429 => {
+                    // The CA refused the call as a whole: these rows fail
+                    // with its reason instead of being sent forever.
+                    let now = self.clock.now();
+                    let mut tx = self.store.begin().await?;
+                    for row in &rows {
+                        tx.set_request_status(row.id, "approved", "failed", Some(&message), now)
+                            .await?;
+                    }
+                    tx.refresh_batch_progress(batch_id, now).await?;
+                    tx.commit().await?;
+                    continue;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, batch_id, "CA unavailable; the chunk is sent again");
+                    tokio::time::sleep(RETRY_PAUSE).await;
+                    continue;
+                }
+            };
+            let now = self.clock.now();
+            let mut tx = self.store.begin().await?;
+            let mut issued = 0usize;
+            for (row, item) in rows.iter().zip(answer.results) {
+                match item {
+                    BatchItem::Issued(c) => {
+                        let chain = answer
+                            .chains
+                            .get(&c.issuer)
+                            .map(|v| v.concat())
+                            .unwrap_or_default();
+                        let not_after = time::OffsetDateTime::parse(
+                            &c.not_after,
+                            &time::format_description::well_known::Rfc3339,
+                        )
+                        .map_or(signet_core::Timestamp::EPOCH, |t| {
+                            signet_core::Timestamp::from_unix(t.unix_timestamp())
+                        });
+                        if tx
+                            .record_issued(
+                                row.id,
+                                &IssuedRecord {
+                                    serial: c.serial,
+                                    issuer: c.issuer,
+                                    certificate_pem: c.certificate,
+                                    chain_pem: chain,
+                                    not_after,
+                                },
+                                now,
+                            )
+                            .await?
+                        {
+                            issued += 1;
+                        }
+                    }
+                    BatchItem::Error(body) => {
+                        tx.set_request_status(
+                            row.id,
+                            "approved",
+                            "failed",
+                            Some(&body.message),
+                            now,
+                        )
+                        .await?;
+                    }
+                }
+            }
+            tx.refresh_batch_progress(batch_id, now).await?;
+            self.audit
+                .append(
+                    &mut tx,
+                    &AuditEvent::by(&system, "batch.issue")
+                        .target(format!("batch_id:{batch_id}"))
+                        .detail("rows", rows.len())
+                        .detail("issued", issued),
+                )
+                .await?;
+            tx.commit().await?;
+            for _ in 0..issued {
+                self.metrics.issued.inc();
+            }
+        }
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        tx.refresh_batch_progress(batch_id, now).await?;
+        if tx
+            .set_batch_status(batch_id, "running", "done", now)
+            .await?
+        {
+            self.audit
+                .append(
+                    &mut tx,
+                    &AuditEvent::by(&system, "batch.done").target(format!("batch_id:{batch_id}")),
+                )
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Restarts the jobs of batches that were running when the RA stopped.
+    pub(crate) async fn resume_batches(self: &Arc<Self>) -> Result<(), RaError> {
+        for batch in self.store.running_batches().await? {
+            self.spawn_batch_job(batch.id);
+        }
+        Ok(())
+    }
+
+    /// The result bundle: `certificates/<line>-<serial>.pem` (certificate
+    /// and chain) for every issued row, and `report.csv` for every row.
+    pub async fn batch_result_zip(&self, caller: &Caller, uid: &str) -> Result<Vec<u8>, RaError> {
+        let batch = self.scoped_batch(caller, uid).await?;
+        let rows = self.store.batch_requests(batch.id).await?;
+        let mut zip = crate::zip::ZipWriter::default();
+        let mut report = String::from("line,status,serial,subject,error\n");
+        for r in &rows {
+            let line = r.batch_row.unwrap_or_default();
+            let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+            report.push_str(&format!(
+                "{line},{},{},{},{}\n",
+                r.status,
+                r.serial.as_deref().unwrap_or_default(),
+                quote(&r.subject),
+                quote(r.failure.as_deref().unwrap_or_default())
+            ));
+            if let (Some(serial), Some(cert)) = (&r.serial, &r.certificate_pem) {
+                let pem = format!("{cert}{}", r.chain_pem.as_deref().unwrap_or_default());
+                zip.add(
+                    &format!("certificates/{line:05}-{serial}.pem"),
+                    pem.as_bytes(),
+                )?;
+            }
+        }
+        zip.add("report.csv", report.as_bytes())?;
+        zip.finish()
+    }
+}

@@ -1,0 +1,296 @@
+//! The certificate side of a request: issuance by the CA once a request
+//! is approved, downloads, and revoke / suspend / resume.
+//!
+//! The RA calls the CA with request id `ra:<request uid>`. The CA treats
+//! request ids as idempotency keys forever, so an issuance retried after a
+//! lost answer (or by a second officer pressing "retry") returns the same
+//! certificate instead of issuing another.
+
+use signet_api::ClientError;
+use signet_api::ca::{CaClient, IssueRequest, RevokeRequest, StatusRequest};
+use signet_core::Timestamp;
+use signet_store::ra::{IssuedRecord, RequestRecord};
+
+use super::RegistrationAuthority;
+use crate::audit::{AuditEvent, Outcome};
+use crate::error::RaError;
+use crate::roles::{Caller, Permission};
+
+/// Revocation reasons an officer may give (RFC 5280 §5.3.1). Hold is
+/// `suspend`; removeFromCRL is not a reason one revokes with; the CA
+/// reasons (cACompromise, aACompromise) are not for end-entity requests.
+pub const REVOCATION_REASONS: [&str; 6] = [
+    "unspecified",
+    "keyCompromise",
+    "affiliationChanged",
+    "superseded",
+    "cessationOfOperation",
+    "privilegeWithdrawn",
+];
+
+/// The status changes an officer can make.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusChange {
+    /// Revoke for good, with a reason.
+    Revoke(&'static str),
+    /// Suspend (certificateHold).
+    Suspend,
+    /// Resume a suspended certificate.
+    Resume,
+}
+
+impl StatusChange {
+    fn action(self) -> &'static str {
+        match self {
+            StatusChange::Revoke(_) => "certificate.revoke",
+            StatusChange::Suspend => "certificate.suspend",
+            StatusChange::Resume => "certificate.resume",
+        }
+    }
+}
+
+/// The CA's refusal (a 4xx answer) or unavailability.
+fn ca_error(e: ClientError) -> RaError {
+    match e {
+        ClientError::Api {
+            status,
+            code,
+            message,
+        } if (400..500).contains(&status) && status != 408 && status != 429 => {
+            RaError::CaRefused { code, message }
+        }
+        other => RaError::CaUnavailable {
+            reason: other.to_string(),
+        },
+    }
+}
+
+/// The SANs a request asks to replace the CSR's with, if any.
+pub(crate) fn sans_of(record: &RequestRecord) -> Option<Vec<String>> {
+    record
+        .sans_override
+        .as_deref()
+        .and_then(|s| serde_json::from_str(s).ok())
+}
+
+fn rfc3339_to_timestamp(text: &str) -> Timestamp {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map_or(Timestamp::EPOCH, |t| {
+            Timestamp::from_unix(t.unix_timestamp())
+        })
+}
+
+impl RegistrationAuthority {
+    fn ca_client(&self) -> Result<&CaClient, RaError> {
+        self.ca.as_ref().ok_or_else(|| RaError::CaUnavailable {
+            reason: "no CA configured".into(),
+        })
+    }
+
+    /// Asks the CA to issue an approved request and records the answer:
+    /// `issued` with the certificate, `failed` with the CA's refusal, or
+    /// still `approved` with the transport error (retry later).
+    pub(crate) async fn issue_approved(
+        &self,
+        caller: &Caller,
+        record: RequestRecord,
+    ) -> Result<RequestRecord, RaError> {
+        let target = format!("request:{}", record.uid);
+        let request = IssueRequest {
+            request_id: format!("ra:{}", record.uid),
+            profile: record.profile.clone(),
+            csr: record.csr_pem.clone(),
+            issuer: None,
+            subject: record.subject_override.clone(),
+            sans: sans_of(&record),
+            validity_days: None,
+        };
+        let answer = match self.ca_client() {
+            Ok(ca) => ca.issue(&request).await.map_err(ca_error),
+            Err(e) => Err(e),
+        };
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        match answer {
+            Ok(issued) => {
+                let chain_pem = issued.chain.concat();
+                let stored = tx
+                    .record_issued(
+                        record.id,
+                        &IssuedRecord {
+                            serial: issued.serial.clone(),
+                            issuer: issued.issuer.clone(),
+                            certificate_pem: issued.certificate.clone(),
+                            chain_pem,
+                            not_after: rfc3339_to_timestamp(&issued.not_after),
+                        },
+                        now,
+                    )
+                    .await?;
+                if stored {
+                    self.metrics.issued.inc();
+                    self.audit
+                        .append(
+                            &mut tx,
+                            &AuditEvent::by(caller, "certificate.issue")
+                                .target(target)
+                                .detail("serial", issued.serial.as_str())
+                                .detail("issuer", issued.issuer.as_str())
+                                .detail("profile", record.profile.as_str())
+                                .detail("replayed", issued.replayed),
+                        )
+                        .await?;
+                }
+            }
+            Err(RaError::CaRefused { code, message }) => {
+                tx.set_request_status(record.id, "approved", "failed", Some(&message), now)
+                    .await?;
+                self.audit
+                    .append(
+                        &mut tx,
+                        &AuditEvent::by(caller, "certificate.issue")
+                            .target(target)
+                            .outcome(Outcome::Denied)
+                            .detail("ca_code", code)
+                            .detail("reason", message),
+                    )
+                    .await?;
+            }
+            Err(e) => {
+                let reason = e.to_string();
+                tx.set_request_status(record.id, "approved", "approved", Some(&reason), now)
+                    .await?;
+                self.audit
+                    .append(
+                        &mut tx,
+                        &AuditEvent::by(caller, "certificate.issue")
+                            .target(target)
+                            .outcome(Outcome::Error)
+                            .detail("reason", reason),
+                    )
+                    .await?;
+                tracing::warn!(error = %e, request = %record.uid, "issuance postponed: CA unavailable");
+            }
+        }
+        tx.commit().await?;
+        self.scoped_request(caller, &record.uid).await
+    }
+
+    /// Asks the CA again for an approved request whose issuance did not
+    /// complete. Safe to repeat: the CA request id makes it idempotent.
+    pub async fn retry_issuance(
+        &self,
+        caller: &Caller,
+        uid: &str,
+    ) -> Result<RequestRecord, RaError> {
+        self.require(caller, Permission::DecideRequests, "certificate.issue")
+            .await?;
+        let record = self.scoped_request(caller, uid).await?;
+        if record.status != "approved" {
+            return Err(RaError::Conflict {
+                key: "error.request_not_approved",
+            });
+        }
+        self.issue_approved(caller, record).await
+    }
+
+    /// The issued certificate, PEM, alone or followed by its chain
+    /// (without the root).
+    pub async fn certificate_pem(
+        &self,
+        caller: &Caller,
+        uid: &str,
+        with_chain: bool,
+    ) -> Result<(String, String), RaError> {
+        self.require(caller, Permission::ViewRequests, "certificate.download")
+            .await?;
+        let record = self.scoped_request(caller, uid).await?;
+        let (Some(cert), Some(serial)) = (record.certificate_pem, record.serial) else {
+            return Err(RaError::NotFound {
+                what: "certificate",
+            });
+        };
+        let mut pem = cert;
+        if with_chain {
+            pem.push_str(record.chain_pem.as_deref().unwrap_or_default());
+        }
+        Ok((serial, pem))
+    }
+
+    /// Revokes, suspends or resumes the certificate of request `uid`
+    /// through the CA, and records the CA's answer.
+    pub async fn change_certificate_status(
+        &self,
+        caller: &Caller,
+        uid: &str,
+        change: StatusChange,
+    ) -> Result<RequestRecord, RaError> {
+        let action = change.action();
+        self.require(caller, Permission::ManageCertificates, action)
+            .await?;
+        let record = self.scoped_request(caller, uid).await?;
+        let (Some(serial), Some(issuer)) = (&record.serial, &record.issuer) else {
+            return Err(RaError::Conflict {
+                key: "error.no_certificate_yet",
+            });
+        };
+        let ca = self.ca_client()?;
+        let status = StatusRequest {
+            issuer: Some(issuer.clone()),
+        };
+        let answer = match change {
+            StatusChange::Revoke(reason) => {
+                ca.revoke(
+                    serial,
+                    &RevokeRequest {
+                        reason: reason.to_owned(),
+                        invalidity_date: None,
+                        issuer: Some(issuer.clone()),
+                        crl_now: false,
+                    },
+                )
+                .await
+            }
+            StatusChange::Suspend => ca.suspend(serial, &status).await,
+            StatusChange::Resume => ca.resume(serial, &status).await,
+        };
+        let target = format!("request:{uid}");
+        let info = match answer.map_err(ca_error) {
+            Ok(info) => info,
+            Err(e) => {
+                let (outcome, reason) = match &e {
+                    RaError::CaRefused { message, .. } => (Outcome::Denied, message.clone()),
+                    other => (Outcome::Error, other.to_string()),
+                };
+                self.audit
+                    .record_or_log(
+                        &AuditEvent::by(caller, action)
+                            .target(target)
+                            .outcome(outcome)
+                            .detail("serial", serial.as_str())
+                            .detail("reason", reason),
+                    )
+                    .await;
+                return Err(e);
+            }
+        };
+        let mut tx = self.store.begin().await?;
+        tx.set_certificate_status(
+            record.id,
+            &info.status,
+            info.revocation_reason.as_deref(),
+            self.clock.now(),
+        )
+        .await?;
+        let mut event = AuditEvent::by(caller, action)
+            .target(target)
+            .detail("serial", serial.as_str())
+            .detail("status", info.status.as_str());
+        if let StatusChange::Revoke(reason) = change {
+            event = event.detail("reason", reason);
+        }
+        self.audit.append(&mut tx, &event).await?;
+        tx.commit().await?;
+        self.scoped_request(caller, uid).await
+    }
+}

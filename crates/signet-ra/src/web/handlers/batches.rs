@@ -1,0 +1,200 @@
+//! Batch issuance pages: list and upload, a batch's progress and
+//! decisions, the result ZIP.
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::IntoResponse;
+use minijinja::context;
+use minijinja::value::Value;
+use serde::Deserialize;
+use signet_store::ra::BatchRecord;
+
+use super::{form_error, see_other};
+use crate::authority::{BatchFiling, RowError};
+use crate::error::RaError;
+use crate::roles::Permission;
+use crate::web::AppState;
+use crate::web::context::Active;
+use crate::web::errors::{WebError, WebResult};
+
+fn view(b: &BatchRecord) -> Value {
+    context! {
+        uid => b.uid.clone(),
+        status => b.status.clone(),
+        total => b.total,
+        issued => b.issued,
+        failed => b.failed,
+        approvals_required => b.approvals_required,
+    }
+}
+
+async fn list_page(
+    state: &AppState,
+    a: &Active,
+    status: StatusCode,
+    error: Option<&str>,
+    row_errors: &[RowError],
+    total: usize,
+) -> WebResult {
+    let batches: Vec<Value> = state
+        .ra
+        .list_batches(&a.caller)
+        .await?
+        .iter()
+        .map(view)
+        .collect();
+    let units: Vec<(i64, String)> = state
+        .ra
+        .list_org_units(&a.caller)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.name))
+        .collect();
+    let s = state.ra.settings();
+    state.ui.page_with_status(
+        status,
+        "batches/list.html",
+        &a.ctx,
+        context! {
+            batches => batches,
+            units => units,
+            may_file => a.caller.may(Permission::FileRequests),
+            max_rows => s.batch_max_rows,
+            max_bytes => s.max_upload_bytes,
+            error => error,
+            row_errors => row_errors.iter().map(|e| context! { line => e.line, key => e.key }).collect::<Vec<_>>(),
+            total => total,
+        },
+    )
+}
+
+/// GET /batches.
+pub(crate) async fn list(State(state): State<AppState>, a: Active) -> WebResult {
+    list_page(&state, &a, StatusCode::OK, None, &[], 0).await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct UploadForm {
+    org_unit_id: i64,
+    file: String,
+    /// `on` when the officer chose to issue the valid rows only.
+    #[serde(default)]
+    issue_valid_rows: Option<String>,
+}
+
+/// POST /batches: validate every row, file the batch or show the errors.
+pub(crate) async fn upload(
+    State(state): State<AppState>,
+    a: Active,
+    Form(form): Form<UploadForm>,
+) -> WebResult {
+    let result = state
+        .ra
+        .file_batch(
+            &a.caller,
+            form.org_unit_id,
+            &form.file,
+            form.issue_valid_rows.is_some(),
+        )
+        .await;
+    match result {
+        Ok(BatchFiling::Filed { batch, .. }) => {
+            Ok(see_other(&format!("/batches/{}", batch.uid), &[]))
+        }
+        Ok(BatchFiling::Refused { errors, total }) => {
+            list_page(
+                &state,
+                &a,
+                StatusCode::BAD_REQUEST,
+                Some("error.batch_refused"),
+                &errors,
+                total,
+            )
+            .await
+        }
+        Err(RaError::Forbidden { action }) => Err(WebError(RaError::Forbidden { action })),
+        Err(e) => {
+            let (status, key) = form_error(e)?;
+            list_page(&state, &a, status, Some(key), &[], 0).await
+        }
+    }
+}
+
+async fn detail_page(
+    state: &AppState,
+    a: &Active,
+    uid: &str,
+    status: StatusCode,
+    error: Option<&str>,
+) -> WebResult {
+    let batch = state.ra.scoped_batch(&a.caller, uid).await?;
+    let own = a.caller.officer_id == Some(batch.filed_by);
+    state.ui.page_with_status(
+        status,
+        "batches/detail.html",
+        &a.ctx,
+        context! {
+            b => view(&batch),
+            may_decide => batch.status == "pending" && !own && a.caller.may(Permission::DecideRequests),
+            error => error,
+        },
+    )
+}
+
+/// GET /batches/{uid}: progress (the page reloads itself while running).
+pub(crate) async fn detail(
+    State(state): State<AppState>,
+    a: Active,
+    Path(uid): Path<String>,
+) -> WebResult {
+    detail_page(&state, &a, &uid, StatusCode::OK, None).await
+}
+
+async fn decide(state: AppState, a: Active, uid: String, approve: bool) -> WebResult {
+    match state.ra.decide_batch(&a.caller, &uid, approve).await {
+        Ok(_) => Ok(see_other(&format!("/batches/{uid}"), &[])),
+        Err(RaError::Forbidden { action }) => Err(WebError(RaError::Forbidden { action })),
+        Err(e) => {
+            let (status, key) = form_error(e)?;
+            detail_page(&state, &a, &uid, status, Some(key)).await
+        }
+    }
+}
+
+/// POST /batches/{uid}/approve.
+pub(crate) async fn approve(
+    State(state): State<AppState>,
+    a: Active,
+    Path(uid): Path<String>,
+) -> WebResult {
+    decide(state, a, uid, true).await
+}
+
+/// POST /batches/{uid}/reject.
+pub(crate) async fn reject(
+    State(state): State<AppState>,
+    a: Active,
+    Path(uid): Path<String>,
+) -> WebResult {
+    decide(state, a, uid, false).await
+}
+
+/// GET /batches/{uid}/result.zip.
+pub(crate) async fn result(
+    State(state): State<AppState>,
+    a: Active,
+    Path(uid): Path<String>,
+) -> WebResult {
+    let zip = state.ra.batch_result_zip(&a.caller, &uid).await?;
+    let mut response = zip.into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/zip"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"batch-{uid}.zip\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(response)
+}
