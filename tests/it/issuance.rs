@@ -208,15 +208,15 @@ fn issues_every_server_key_type(ca_key: &str) {
 }
 
 /// A certificate enrolled through the CLI, split into files.
-struct Enrolled {
-    leaf: PathBuf,
-    chain: PathBuf,
-    key: PathBuf,
-    dns: String,
+pub(crate) struct Enrolled {
+    pub(crate) leaf: PathBuf,
+    pub(crate) chain: PathBuf,
+    pub(crate) key: PathBuf,
+    pub(crate) dns: String,
 }
 
 /// `signet enroll --profile server --csr FILE` for a fresh `leaf_key` CSR.
-fn enroll_server(pki: &Pki, dir: &Path, name: &str, leaf_key: &str) -> Enrolled {
+pub(crate) fn enroll_server(pki: &Pki, dir: &Path, name: &str, leaf_key: &str) -> Enrolled {
     let dns = format!("{name}-{}.example.com", random_hex(4));
     let (key, csr) = openssl::new_csr(
         dir,

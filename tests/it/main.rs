@@ -13,6 +13,7 @@
 
 mod bad_input;
 mod crash;
+mod dual;
 mod issuance;
 mod mtls;
 mod ocsp;

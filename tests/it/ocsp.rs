@@ -7,32 +7,43 @@ use std::time::{Duration, Instant};
 
 use signet_testkit::{Pki, openssl};
 
-/// A leaf enrolled through the CLI: (leaf PEM path, serial hex).
+use crate::issuance::enroll_server;
+
+/// A P-256 server certificate enrolled through the CLI: (leaf PEM path,
+/// serial hex).
 fn enroll(pki: &Pki, dir: &Path, name: &str) -> (PathBuf, String) {
-    let (_, csr) = openssl::new_csr(
-        dir,
-        name,
-        "p256",
-        &format!("/CN={name}.example.test"),
-        Some(&format!("DNS:{name}.example.test")),
-    );
-    let out = pki.signet(&[
-        "enroll",
-        "--profile",
-        "server",
-        "--csr",
-        csr.to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let leaf = dir.join(format!("{name}.pem"));
-    let first = openssl::split_pem(&String::from_utf8(out.stdout).unwrap()).remove(0);
-    std::fs::write(&leaf, first).unwrap();
+    let leaf = enroll_server(pki, dir, name, "p256").leaf;
     let serial = openssl::serial(&leaf);
     (leaf, serial)
+}
+
+/// Root and issuing CA in one file, for `openssl crl -CAfile`.
+fn ca_chain(pki: &Pki, dir: &Path) -> PathBuf {
+    let chain = dir.join("cas.pem");
+    let root = std::fs::read_to_string(pki.path("root.pem")).unwrap();
+    let issuing = std::fs::read_to_string(pki.path("issuing.pem")).unwrap();
+    std::fs::write(&chain, format!("{root}{issuing}")).unwrap();
+    chain
+}
+
+/// `openssl crl -verify -text` of a DER CRL, after checking that its
+/// signature verified against `chain`.
+fn crl_text(crl: &Path, chain: &Path) -> String {
+    let text = openssl::run(&[
+        "crl",
+        "-inform",
+        "DER",
+        "-in",
+        crl.to_str().unwrap(),
+        "-CAfile",
+        chain.to_str().unwrap(),
+        "-verify",
+        "-noout",
+        "-text",
+    ])
+    .unwrap();
+    assert!(text.contains("verify OK"), "{text}");
+    text
 }
 
 /// `openssl ocsp` as the client (POST). Returns its whole output.
@@ -317,16 +328,7 @@ fn crls_and_ca_issuers_at_the_urls_in_certificates() {
         .success()
     );
 
-    let chain = dir.path().join("chain.pem");
-    std::fs::write(
-        &chain,
-        format!(
-            "{}{}",
-            std::fs::read_to_string(pki.path("root.pem")).unwrap(),
-            std::fs::read_to_string(pki.path("issuing.pem")).unwrap()
-        ),
-    )
-    .unwrap();
+    let chain = ca_chain(&pki, dir.path());
     let fetch = |url: &str, file: &str| -> PathBuf {
         let path = dir.path().join(file);
         let out = Command::new("curl")
@@ -351,20 +353,7 @@ fn crls_and_ca_issuers_at_the_urls_in_certificates() {
         headers.contains("content-type: application/pkix-crl"),
         "{headers}"
     );
-    let text = openssl::run(&[
-        "crl",
-        "-inform",
-        "DER",
-        "-in",
-        full.to_str().unwrap(),
-        "-CAfile",
-        chain.to_str().unwrap(),
-        "-verify",
-        "-noout",
-        "-text",
-    ])
-    .unwrap();
-    assert!(text.contains("verify OK"), "{text}");
+    let text = crl_text(&full, &chain);
     assert!(
         text.contains(&serial.to_uppercase()) && text.contains("Superseded"),
         "{text}"
@@ -380,23 +369,8 @@ fn crls_and_ca_issuers_at_the_urls_in_certificates() {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let delta = fetch(&delta_url, "delta.crl");
-        let text = openssl::run(&[
-            "crl",
-            "-inform",
-            "DER",
-            "-in",
-            delta.to_str().unwrap(),
-            "-CAfile",
-            chain.to_str().unwrap(),
-            "-verify",
-            "-noout",
-            "-text",
-        ])
-        .unwrap();
-        assert!(
-            text.contains("verify OK") && text.contains("Delta CRL Indicator"),
-            "{text}"
-        );
+        let text = crl_text(&delta, &chain);
+        assert!(text.contains("Delta CRL Indicator"), "{text}");
         if text.contains(&held.to_uppercase()) && text.contains("Remove From CRL") {
             break;
         }
@@ -441,16 +415,7 @@ fn partitioned_crls_list_each_certificate_in_its_own_shard() {
     std::fs::write(&config, text).unwrap();
     let _up = pki.up();
     let dir = tempfile::tempdir().unwrap();
-    let chain = dir.path().join("chain.pem");
-    std::fs::write(
-        &chain,
-        format!(
-            "{}{}",
-            std::fs::read_to_string(pki.path("root.pem")).unwrap(),
-            std::fs::read_to_string(pki.path("issuing.pem")).unwrap()
-        ),
-    )
-    .unwrap();
+    let chain = ca_chain(&pki, dir.path());
 
     let mut revoked = Vec::new();
     for name in ["s1", "s2", "s3", "s4", "s5", "s6"] {
@@ -487,20 +452,7 @@ fn partitioned_crls_list_each_certificate_in_its_own_shard() {
             .output()
             .unwrap();
         assert!(out.status.success(), "no CRL at {url}");
-        let text = openssl::run(&[
-            "crl",
-            "-inform",
-            "DER",
-            "-in",
-            file.to_str().unwrap(),
-            "-CAfile",
-            chain.to_str().unwrap(),
-            "-verify",
-            "-noout",
-            "-text",
-        ])
-        .unwrap();
-        assert!(text.contains("verify OK"), "{text}");
+        let text = crl_text(&file, &chain);
         assert!(text.contains("Issuing Distribution Point"), "{text}");
         assert!(text.contains(&url), "the IDP names {url}:\n{text}");
         listed.insert(url, text);

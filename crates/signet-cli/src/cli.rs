@@ -48,6 +48,14 @@ pub enum Command {
     Ca(ServiceArgs),
     /// The OCSP/CRL responder (plain HTTP, read-only on the CA database).
     Ocsp(ServiceArgs),
+    /// The key management centre: serve, custodian backup and restore.
+    Kmc(crate::commands::kmc::KmcArgs),
+    /// The registration authority: officer console (serve).
+    Ra(crate::commands::ra::RaArgs),
+    /// The RA audit trail: verify its hash chain and signed checkpoints.
+    Audit(crate::commands::audit::AuditArgs),
+    /// Open an enveloped private key (dual certificates, key recovery).
+    Envelope(crate::commands::envelope::EnvelopeArgs),
     /// Issue a certificate from a CSR; prints the certificate and its chain
     /// (without the root) as PEM on stdout.
     Enroll(EnrollArgs),
@@ -145,6 +153,11 @@ pub struct EnrollArgs {
     /// Validity in days (at most the profile's maximum).
     #[arg(long)]
     pub days: Option<u32>,
+    /// Dual profiles: issue the signing and the encryption certificate
+    /// (key escrowed by the KMC), print both, and write the encryption
+    /// private key's envelope (DER) here; open it with `signet envelope open`.
+    #[arg(long)]
+    pub envelope_out: Option<std::path::PathBuf>,
 }
 
 /// `signet revoke`.
@@ -251,4 +264,8 @@ pub enum BenchWhat {
         #[arg(long, default_value_t = 1_000_000)]
         entries: usize,
     },
+    /// Dual-certificate issuances per second (SM2, P-256) against single
+    /// issuance, and data-key encrypt/decrypt operations per second for
+    /// 1 KiB, through the running CA and KMC over mutual TLS.
+    Kmc(crate::commands::bench_kmc::BenchKmcArgs),
 }

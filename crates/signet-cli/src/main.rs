@@ -56,6 +56,10 @@ async fn run(command: Command) -> Result<(), CliError> {
         Command::Resume(args) => commands::status::resume(args).await,
         Command::Show(args) => commands::status::show(args).await,
         Command::Bench(args) => commands::bench::run(args).await,
+        Command::Kmc(args) => commands::kmc::run(args).await,
+        Command::Envelope(args) => commands::envelope::run(args).await,
+        Command::Ra(args) => commands::ra::run(args).await,
+        Command::Audit(args) => commands::audit::run(args).await,
     }
 }
 

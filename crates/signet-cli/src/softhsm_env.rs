@@ -41,8 +41,14 @@ fn wanted(command: &Command) -> Result<Option<PathBuf>, CliError> {
                 from_ca_config(&Layout::new(home)?.ca_config())
             }
             crate::cli::BenchWhat::Crl { .. } | crate::cli::BenchWhat::Ocsp { .. } => Ok(None),
+            crate::cli::BenchWhat::Kmc(kmc) => {
+                from_ca_config(&crate::commands::bench_kmc::ca_config_path(kmc)?)
+            }
         },
 
+        Command::Kmc(args) => crate::commands::kmc::softhsm_conf(args),
+        Command::Ra(args) => crate::commands::ra::softhsm_conf(args),
+        Command::Audit(args) => crate::commands::audit::softhsm_conf(args),
         _ => Ok(None),
     }
 }

@@ -285,6 +285,7 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
         BenchWhat::Issue { .. } => issue(args.what).await,
         BenchWhat::Crl { entries } => super::bench_crl::run(entries).await,
         BenchWhat::Ocsp { .. } => super::bench_ocsp::run(args.what).await,
+        BenchWhat::Kmc(kmc) => super::bench_kmc::run(kmc).await,
     }
 }
 

@@ -32,6 +32,9 @@ pub async fn run(args: EnrollArgs) -> Result<(), CliError> {
         sans: (!args.sans.is_empty()).then_some(args.sans),
         validity_days: args.days,
     };
+    if let Some(out) = &args.envelope_out {
+        return super::kmc::enroll_dual(&manifest.ca_client()?, &request, out).await;
+    }
     let issued = manifest.ca_client()?.issue(&request).await?;
     print!("{}", issued.certificate);
     for c in &issued.chain {

@@ -344,6 +344,31 @@ pub async fn run(args: InitArgs) -> Result<(), CliError> {
         layout.ocsp_config(),
         crate::commands::ocsp::render_ocsp_config(&ocsp_config(&args, &ports, &config)),
     )?;
+    // The KMC: kmc.toml, ca-dual.toml (how the CA reaches it), the
+    // user-dual profile, the root storage key ceremony (custodian shares
+    // under secrets/kmc-shares).
+    crate::commands::kmc::init_home(&layout, &config, ports.kmc).await?;
+    // The RA: web certificate from the issuing CA, ra.toml, its database
+    // and token keys, the first administrator (credentials in a 0600 file).
+    let ra_admin = {
+        let authority = signet_ca::service::open_authority(
+            &config,
+            &token,
+            Arc::new(SystemClock),
+            signet_ca::CaMetrics::detached(),
+        )
+        .await?;
+        let home = crate::commands::ra::RaHome {
+            layout: &layout,
+            token_config: config.token.clone(),
+            port: ports.ra,
+            ca_port: ports.ca,
+            database: args.database.clone(),
+            public_host: args.public_host.clone(),
+            org: args.org.clone(),
+        };
+        crate::commands::ra::init_home(&authority, &token, &home).await?
+    };
 
     let manifest = Manifest {
         version: 1,
@@ -383,6 +408,16 @@ pub async fn run(args: InitArgs) -> Result<(), CliError> {
     println!(
         "  administrator  {} and its key",
         layout.tls().join("admin.pem").display()
+    );
+    println!(
+        "  KMC shares     {} (any 2 of 3 restore the KMC root key: hand them to custodians)",
+        layout.secrets().join("kmc-shares").display()
+    );
+    println!(
+        "  RA console     https://{}:{}/ (first administrator: {})",
+        args.public_host,
+        ports.ra,
+        ra_admin.display()
     );
     println!(
         "  ports          RA {} | OCSP/CRL {} | CA {} | KMC {}",

@@ -1,11 +1,16 @@
 //! One module per command.
 
+pub mod audit;
 pub mod bench;
 mod bench_crl;
+pub mod bench_kmc;
 mod bench_ocsp;
 pub mod enroll;
+pub mod envelope;
 pub mod init;
+pub mod kmc;
 pub mod ocsp;
+pub mod ra;
 pub mod serve;
 pub mod status;
 pub mod up;

@@ -14,8 +14,9 @@ use crate::error::CliError;
 /// Runs the CA alone until Ctrl-C or SIGTERM.
 pub async fn ca(args: ServiceArgs) -> Result<(), CliError> {
     let ServiceAction::Serve { config } = args.action;
+    let dual = super::kmc::dual_beside(&config)?;
     let config = CaConfig::load(&config)?;
-    let running = signet_ca::start(config, Arc::new(SystemClock)).await?;
+    let running = signet_ca::start_with_dual(config, Arc::new(SystemClock), dual).await?;
     println!(
         "ca     https://{}   CA signer (mTLS: RA and administrator)",
         running.addr

@@ -19,7 +19,12 @@ use crate::home::Manifest;
 pub async fn run(args: UpArgs) -> Result<(), CliError> {
     let (layout, _manifest) = Manifest::load(&args.home)?;
     let clock = Arc::new(SystemClock);
-    let ca = signet_ca::start(CaConfig::load(&layout.ca_config())?, clock.clone()).await?;
+    let ca = signet_ca::start_with_dual(
+        CaConfig::load(&layout.ca_config())?,
+        clock.clone(),
+        super::kmc::dual_beside(&layout.ca_config())?,
+    )
+    .await?;
     print_line(&format!(
         "ca     https://{}   CA signer (mTLS: RA and administrator)",
         ca.addr
@@ -32,7 +37,21 @@ pub async fn run(args: UpArgs) -> Result<(), CliError> {
         }
         _ => None,
     };
+    let ra = super::ra::start_in_home(&layout.config(), clock.clone()).await?;
+    if let Some(ra) = &ra {
+        print_line(&super::ra::banner(ra.addr));
+    }
+    let kmc = super::kmc::start_for_home(&layout, clock.clone()).await?;
+    if let Some(kmc) = &kmc {
+        print_line(&super::kmc::service_line(kmc.addr));
+    }
     super::shutdown_signal().await;
+    if let Some(kmc) = kmc {
+        kmc.stop().await;
+    }
+    if let Some(ra) = ra {
+        ra.stop().await;
+    }
     if let Some(ocsp) = ocsp {
         ocsp.stop().await;
     }
