@@ -19,6 +19,7 @@ mod pki;
 mod api;
 mod audit;
 mod batches;
+mod chromium;
 mod i18n;
 mod login;
 mod portal;

@@ -1,0 +1,489 @@
+//! The console in a real browser: Debian's chromium, headless, driven over
+//! WebDriver by chromedriver, trusting the RA's root through an NSS
+//! database in its own home directory (no certificate error is ignored).
+//! Officer A logs in with password and TOTP and files a request, officer B
+//! approves it in a second browser, A fetches the certificate and OpenSSL
+//! verifies it. Screenshots of the pages go to `$SIGNET_SCREENSHOTS`
+//! (docs/screenshots holds a set) when that is set.
+//!
+//! Needs `chromium`, `chromium-driver` and `libnss3-tools`
+//! (`scripts/install-deps` installs them).
+
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use serde_json::{Value, json};
+
+use crate::ca::TestCa;
+use crate::kit::{PASSWORD, Ra};
+
+/// The W3C WebDriver element reference key.
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// chromedriver on a free port, killed on drop.
+struct Driver {
+    child: Child,
+    port: u16,
+    /// HOME of the browser: its NSS database trusts the RA's root.
+    home: tempfile::TempDir,
+}
+
+impl Driver {
+    fn start(trusted_roots_pem: &str) -> Driver {
+        let home = tempfile::tempdir().unwrap();
+        let nssdb = home.path().join(".pki/nssdb");
+        std::fs::create_dir_all(&nssdb).unwrap();
+        let db = format!("sql:{}", nssdb.display());
+        run("certutil", &["-N", "-d", &db, "--empty-password"]);
+        for (i, pem) in split_pem(trusted_roots_pem).iter().enumerate() {
+            let file = home.path().join(format!("root-{i}.pem"));
+            std::fs::write(&file, pem).unwrap();
+            run(
+                "certutil",
+                &[
+                    "-A",
+                    "-d",
+                    &db,
+                    "-t",
+                    "C,,",
+                    "-n",
+                    &format!("signet-root-{i}"),
+                    "-i",
+                    file.to_str().unwrap(),
+                ],
+            );
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .env("HOME", home.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver (apt-get install chromium-driver)");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Driver { child, port, home }
+    }
+
+    /// A new headless browser window with its own profile.
+    fn session(&self, name: &str) -> Session {
+        let profile = self.home.path().join(format!("profile-{name}"));
+        let answer = call(
+            self.port,
+            "POST",
+            "/session",
+            Some(json!({"capabilities": {"alwaysMatch": {
+                "browserName": "chrome",
+                "acceptInsecureCerts": false,
+                "goog:chromeOptions": {
+                    "binary": "/usr/bin/chromium",
+                    "args": [
+                        "--headless=new",
+                        "--no-sandbox",
+                        "--disable-gpu",
+                        "--disable-dev-shm-usage",
+                        "--window-size=1280,900",
+                        "--lang=en-US",
+                        format!("--user-data-dir={}", profile.display()),
+                    ],
+                },
+            }}})),
+        );
+        let id = answer["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {answer}"))
+            .to_owned();
+        Session {
+            port: self.port,
+            id,
+        }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One browser window.
+struct Session {
+    port: u16,
+    id: String,
+}
+
+impl Session {
+    fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let answer = call(
+            self.port,
+            method,
+            &format!("/session/{}{path}", self.id),
+            body,
+        );
+        if let Some(error) = answer.get("error") {
+            panic!("WebDriver {method} {path}: {error}: {}", answer["message"]);
+        }
+        answer
+    }
+
+    fn go(&self, url: &str) {
+        self.cmd("POST", "/url", Some(json!({ "url": url })));
+    }
+
+    fn url(&self) -> String {
+        self.cmd("GET", "/url", None)["value"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Waits until the window's URL satisfies `done` (a click on a submit
+    /// button returns before the navigation it starts has finished).
+    fn wait_url(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let url = self.url();
+            if done(&url) {
+                return url;
+            }
+            assert!(Instant::now() < deadline, "never {what}: at {url}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn source(&self) -> String {
+        self.cmd("GET", "/source", None)["value"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    fn find(&self, css: &str) -> String {
+        let answer = self.cmd(
+            "POST",
+            "/element",
+            Some(json!({"using": "css selector", "value": css})),
+        );
+        answer["value"][ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element {css}: {answer}"))
+            .to_owned()
+    }
+
+    fn type_into(&self, css: &str, text: &str) {
+        let element = self.find(css);
+        self.cmd(
+            "POST",
+            &format!("/element/{element}/value"),
+            Some(json!({ "text": text })),
+        );
+    }
+
+    fn click(&self, css: &str) {
+        let element = self.find(css);
+        self.cmd(
+            "POST",
+            &format!("/element/{element}/click"),
+            Some(json!({})),
+        );
+    }
+
+    fn text(&self, css: &str) -> String {
+        let element = self.find(css);
+        self.cmd("GET", &format!("/element/{element}/text"), None)["value"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Sets a form field's value by script: a CSR typed key by key would
+    /// take long, and typing is what `type_into` already shows works.
+    fn set_value(&self, css: &str, value: &str) {
+        self.cmd(
+            "POST",
+            "/execute/sync",
+            Some(json!({
+                "script": "document.querySelector(arguments[0]).value = arguments[1];",
+                "args": [css, value],
+            })),
+        );
+    }
+
+    /// GETs `path` from the page with the session's cookies; the body.
+    fn fetch(&self, path: &str) -> String {
+        self.cmd(
+            "POST",
+            "/execute/async",
+            Some(json!({
+                "script": "const done = arguments[arguments.length - 1];\
+                           fetch(arguments[0], {credentials: 'same-origin'})\
+                             .then(r => r.text()).then(done, e => done('ERROR ' + e));",
+                "args": [path],
+            })),
+        )["value"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Saves a PNG of the window to `$SIGNET_SCREENSHOTS/<name>.png`.
+    fn screenshot(&self, name: &str) {
+        let Some(dir) = std::env::var_os("SIGNET_SCREENSHOTS") else {
+            return;
+        };
+        let png = self.cmd("GET", "/screenshot", None)["value"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(png)
+            .unwrap();
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(PathBuf::from(dir).join(format!("{name}.png")), bytes).unwrap();
+    }
+
+    fn close(self) {
+        let _ = call(self.port, "DELETE", &format!("/session/{}", self.id), None);
+    }
+}
+
+/// One WebDriver call over a fresh HTTP/1.1 connection. It blocks while
+/// the browser talks to the RA, which runs on this test's runtime: the
+/// runtime moves this thread's queued tasks elsewhere meanwhile.
+fn call(port: u16, method: &str, path: &str, body: Option<Value>) -> Value {
+    tokio::task::block_in_place(|| call_blocking(port, method, path, body))
+}
+
+fn call_blocking(port: u16, method: &str, path: &str, body: Option<Value>) -> Value {
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    // chromedriver keeps the connection open: read the head, then
+    // Content-Length bytes (or chunks up to the last one).
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 16384];
+    let (head, body_start) = loop {
+        let n = stream.read(&mut buf).unwrap();
+        assert!(n > 0, "chromedriver closed the connection");
+        raw.extend_from_slice(&buf[..n]);
+        if let Some(at) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            break (
+                String::from_utf8_lossy(&raw[..at]).to_ascii_lowercase(),
+                at + 4,
+            );
+        }
+    };
+    let length = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .map(|v| v.trim().parse::<usize>().unwrap());
+    let chunked = head.contains("transfer-encoding: chunked");
+    loop {
+        let body = &raw[body_start..];
+        let complete = match length {
+            Some(n) => body.len() >= n,
+            None if chunked => body.ends_with(b"0\r\n\r\n"),
+            None => false,
+        };
+        if complete {
+            break;
+        }
+        let n = stream.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        raw.extend_from_slice(&buf[..n]);
+    }
+    let rest = String::from_utf8_lossy(&raw[body_start..]).into_owned();
+    let json = if chunked { dechunk(&rest) } else { rest };
+    let value: Value = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
+    match value.get("value") {
+        Some(v) if v.get("error").is_some() => v.clone(),
+        _ => value,
+    }
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        body = &rest[n..];
+        body = body.strip_prefix("\r\n").unwrap_or(body);
+    }
+    out
+}
+
+fn run(program: &str, args: &[&str]) {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program} (apt-get install libnss3-tools): {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn split_pem(text: &str) -> Vec<String> {
+    text.split_inclusive("-----END CERTIFICATE-----")
+        .filter(|b| b.contains("BEGIN CERTIFICATE"))
+        .map(|b| format!("{}\n", b.trim()))
+        .collect()
+}
+
+fn csr_pem(cn: &str) -> String {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(vec![cn.to_owned()]).unwrap();
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, cn);
+    params.serialize_request(&key).unwrap().pem().unwrap()
+}
+
+/// Password and TOTP in the login form, as the officer types them.
+fn log_in(ra: &Ra, s: &Session, username: &str, totp: &signet_ra::auth::totp::TotpSecret) {
+    s.go(&format!("{}/login", ra.base));
+    s.screenshot("login");
+    s.type_into("#username", username);
+    s.type_into("#password", PASSWORD);
+    s.click("form[action='/login'] button[type=submit]");
+    s.wait_url("at the TOTP step", |u| u.ends_with("/login/totp"));
+    s.screenshot("login-totp");
+    s.type_into("#code", &ra.fresh_code(totp));
+    s.click("form[action='/login/totp'] button[type=submit]");
+    let home = format!("{}/", ra.base);
+    s.wait_url("logged in", |u| u == home);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn officers_file_approve_and_download_in_chromium() {
+    let ca = TestCa::start().await;
+    let ra = Ra::start_with(Some(ca.link.clone()), |c| {
+        c.profiles = vec![signet_ra::RaProfileConfig {
+            name: "server".into(),
+            approvals: 1,
+        }];
+    })
+    .await;
+    let mut admin = ra.admin().await;
+    let root = ra.root_unit().await;
+    let a = ra
+        .officer(&mut admin.browser, "alice", "officer", root)
+        .await;
+    let b = ra.officer(&mut admin.browser, "bob", "officer", root).await;
+
+    let ra_base = ra.base.clone();
+    let web_roots = ra.web_roots.clone();
+    let driver = Driver::start(&web_roots);
+    let alice = driver.session("alice");
+    log_in(&ra, &alice, "alice", &a.totp);
+    alice.screenshot("home");
+
+    // Alice files a request for a server certificate.
+    alice.go(&format!("{ra_base}/requests/new"));
+    alice.click("#profile option[value='server']");
+    alice.set_value("#csr", &csr_pem("www.example.test"));
+    alice.type_into("#comment", "intranet web server");
+    alice.screenshot("request-new");
+    alice.click("form[action='/requests/new'] button[type=submit]");
+    let url = alice.wait_url("on the filed request", |u| {
+        u.contains("/requests/") && !u.ends_with("/requests/new")
+    });
+    let uid = url
+        .rsplit_once("/requests/")
+        .map(|(_, uid)| uid.to_owned())
+        .unwrap_or_else(|| panic!("not on a request page: {url}"));
+    assert!(
+        !alice.source().contains(&format!("/requests/{uid}/approve")),
+        "the filer is offered no approval"
+    );
+
+    // Bob approves it in his own browser.
+    let bob = driver.session("bob");
+    log_in(&ra, &bob, "bob", &b.totp);
+    bob.go(&format!("{ra_base}/requests/{uid}"));
+    bob.screenshot("request-pending");
+    bob.type_into(
+        &format!("form[action='/requests/{uid}/approve'] input[name=comment]"),
+        "vetted",
+    );
+    bob.click(&format!(
+        "form[action='/requests/{uid}/approve'] button[type=submit]"
+    ));
+    bob.wait_url("back on the request", |u| {
+        u.ends_with(&format!("/requests/{uid}"))
+    });
+
+    // Alice sees it issued and takes the certificate with its chain.
+    alice.go(&format!("{ra_base}/requests/{uid}"));
+    let serial = alice.text("#serial");
+    assert!(!serial.trim().is_empty(), "{}", alice.source());
+    alice.screenshot("request-issued");
+    // The same page in Simplified Chinese, by the language switch.
+    alice.click("a[hreflang='zh-CN']");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !alice.source().contains("<html lang=\"zh-CN\"") {
+        assert!(Instant::now() < deadline, "{}", alice.source());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    alice.screenshot("request-issued-zh-CN");
+    alice.go(&format!("{ra_base}/requests/{uid}"));
+    let chain = alice.fetch(&format!("/requests/{uid}/chain.pem"));
+    assert!(chain.contains("BEGIN CERTIFICATE"), "{chain}");
+    alice.close();
+    bob.close();
+
+    let dir = tempfile::tempdir().unwrap();
+    let chain_file = dir.path().join("chain.pem");
+    std::fs::write(&chain_file, &chain).unwrap();
+    verify(&ca.root_pem, &chain_file);
+    drop(driver);
+    ra.stop().await;
+}
+
+/// `openssl verify` of the first certificate of `chain` (the rest as
+/// untrusted intermediates) against `root`.
+fn verify(root: &Path, chain: &Path) {
+    let out = Command::new("openssl")
+        .args(["verify", "-CAfile"])
+        .arg(root)
+        .arg("-untrusted")
+        .arg(chain)
+        .arg(chain)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
