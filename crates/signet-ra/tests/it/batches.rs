@@ -14,7 +14,7 @@ use signet_store::Backend;
 use crate::ca::TestCa;
 use crate::kit::Ra;
 
-fn line(cn: &str) -> String {
+pub(crate) fn line(cn: &str) -> String {
     let key = rcgen::KeyPair::generate().unwrap();
     let mut params = rcgen::CertificateParams::new(vec![cn.to_owned()]).unwrap();
     params.distinguished_name = rcgen::DistinguishedName::new();

@@ -239,6 +239,30 @@ impl Session {
             .to_owned()
     }
 
+    /// GETs `path` from the page with the session's cookies; the body's
+    /// bytes (through base64, as scripts return strings).
+    fn fetch_bytes(&self, path: &str) -> Vec<u8> {
+        let b64 = self.cmd(
+            "POST",
+            "/execute/async",
+            Some(json!({
+                "script": "const done = arguments[arguments.length - 1];\
+                           fetch(arguments[0], {credentials: 'same-origin'})\
+                             .then(r => r.arrayBuffer())\
+                             .then(b => { const u = new Uint8Array(b); let s = '';\
+                                          for (let i = 0; i < u.length; i++) s += String.fromCharCode(u[i]);\
+                                          done(btoa(s)); }, e => done(''));",
+                "args": [path],
+            })),
+        )["value"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap()
+    }
+
     /// Saves a PNG of the window to `$SIGNET_SCREENSHOTS/<name>.png`.
     fn screenshot(&self, name: &str) {
         let Some(dir) = std::env::var_os("SIGNET_SCREENSHOTS") else {
@@ -466,6 +490,126 @@ async fn officers_file_approve_and_download_in_chromium() {
     std::fs::write(&chain_file, &chain).unwrap();
     verify(&ca.root_pem, &chain_file);
     drop(driver);
+    ra.stop().await;
+}
+
+/// A 1,000-row batch file goes in through the form, another officer
+/// approves it, the progress bar advances to done while the page
+/// refreshes itself, and the result ZIP holds 1,000 certificates that
+/// OpenSSL verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_row_batch_runs_to_done_in_chromium() {
+    let ca = TestCa::start().await;
+    let ra = Ra::start_with(Some(ca.link.clone()), |c| {
+        c.profiles = vec![signet_ra::RaProfileConfig {
+            name: "server".into(),
+            approvals: 1,
+        }];
+    })
+    .await;
+    let mut admin = ra.admin().await;
+    let root = ra.root_unit().await;
+    let a = ra
+        .officer(&mut admin.browser, "alice", "officer", root)
+        .await;
+    let b = ra.officer(&mut admin.browser, "bob", "officer", root).await;
+    let file = (1..=1000)
+        .map(|i| crate::batches::line(&format!("d{i}.bulk.test")))
+        .collect::<Vec<_>>()
+        .join("\n");
+
+    let ra_base = ra.base.clone();
+    let driver = Driver::start(&ra.web_roots);
+    let alice = driver.session("alice");
+    log_in(&ra, &alice, "alice", &a.totp);
+    alice.go(&format!("{ra_base}/batches"));
+    alice.set_value("#file", &file);
+    alice.screenshot("batch-new");
+    alice.click("form[action='/batches'] button[type=submit]");
+    let batch = alice.wait_url("on the batch", |u| {
+        u.contains("/batches/") && !u.ends_with("/batches")
+    });
+    let path = batch.trim_start_matches(&ra_base).to_owned();
+
+    let bob = driver.session("bob");
+    log_in(&ra, &bob, "bob", &b.totp);
+    bob.go(&batch);
+    let approve = format!("action=\"{path}/approve\"");
+    bob.click(&format!(
+        "form[action='{path}/approve'] button[type=submit]"
+    ));
+    // The answer is the batch page again, without the approval form.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while bob.source().contains(&approve) {
+        assert!(Instant::now() < deadline, "approval not taken");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    bob.close();
+
+    // The page refreshes itself while the job runs; read its progress bar.
+    alice.go(&batch);
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let issued: u32 = alice.text("#batch-issued").trim().parse().unwrap_or(0);
+        let status = alice.text("#batch-status");
+        if seen.last() != Some(&issued) {
+            seen.push(issued);
+            if issued > 0 && issued < 1000 {
+                alice.screenshot("batch-running");
+            }
+        }
+        if status.trim() == "done" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "stuck at {status}: {seen:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    alice.screenshot("batch-done");
+    assert_eq!(seen.last(), Some(&1000), "progress: {seen:?}");
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+    let zip = alice.fetch_bytes(&format!("{path}/result.zip"));
+    alice.close();
+    drop(driver);
+
+    let dir = tempfile::tempdir().unwrap();
+    let zip_file = dir.path().join("result.zip");
+    std::fs::write(&zip_file, &zip).unwrap();
+    let out = Command::new("unzip")
+        .arg("-q")
+        .arg(&zip_file)
+        .arg("-d")
+        .arg(dir.path().join("x"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let certs: Vec<PathBuf> = std::fs::read_dir(dir.path().join("x/certificates"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(certs.len(), 1000);
+    let out = Command::new("openssl")
+        .args(["verify", "-CAfile"])
+        .arg(&ca.root_pem)
+        .arg("-untrusted")
+        .arg(&certs[0])
+        .args(&certs)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ok = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.ends_with(": OK"))
+        .count();
+    assert_eq!(ok, 1000);
     ra.stop().await;
 }
 
