@@ -25,6 +25,54 @@ pub(crate) fn line(cn: &str) -> String {
     json!({"profile": "server", "csr": csr}).to_string()
 }
 
+/// Unpacks a batch result ZIP and checks that every certificate in it
+/// (each file: certificate and chain) verifies against `root` in one
+/// OpenSSL run. Returns the directory (kept alive) and the certificates.
+pub(crate) fn verified_certificates(
+    zip: &[u8],
+    root: &std::path::Path,
+) -> (tempfile::TempDir, Vec<std::path::PathBuf>) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("result.zip");
+    std::fs::write(&path, zip).unwrap();
+    let out = Command::new("unzip")
+        .arg("-q")
+        .arg(&path)
+        .arg("-d")
+        .arg(dir.path().join("x"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let certs: Vec<_> = std::fs::read_dir(dir.path().join("x/certificates"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(!certs.is_empty(), "no certificates in the ZIP");
+    let out = Command::new("openssl")
+        .args(["verify", "-CAfile"])
+        .arg(root)
+        .arg("-untrusted")
+        .arg(&certs[0])
+        .args(&certs)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        text.lines().filter(|l| l.ends_with(": OK")).count(),
+        certs.len()
+    );
+    (dir, certs)
+}
+
 #[tokio::test]
 async fn a_batch_is_validated_whole_approved_by_another_officer_and_issued_in_the_background() {
     batch_flow(Backend::Sqlite).await;
@@ -307,38 +355,8 @@ async fn a_thousand_row_batch_issues_a_thousand_certificates_that_openssl_verifi
     );
 
     let raw = a.browser.get_bytes(&format!("{location}/result.zip")).await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("result.zip");
-    std::fs::write(&path, &raw).unwrap();
-    let out = Command::new("unzip")
-        .arg("-q")
-        .arg(&path)
-        .arg("-d")
-        .arg(dir.path().join("x"))
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let certs: Vec<_> = std::fs::read_dir(dir.path().join("x/certificates"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+    let (_dir, certs) = verified_certificates(&raw, &ca.root_pem);
     assert_eq!(certs.len(), 1000);
-    // One OpenSSL run verifies them all (each file: certificate + chain).
-    let out = Command::new("openssl")
-        .args(["verify", "-CAfile"])
-        .arg(&ca.root_pem)
-        .arg("-untrusted")
-        .arg(&certs[0])
-        .args(&certs)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(text.lines().filter(|l| l.ends_with(": OK")).count(), 1000);
     ra.stop().await;
     ca.stop().await;
 }
