@@ -44,6 +44,33 @@ pub struct RaConfig {
     /// The subscribers' self-service portal.
     #[serde(default)]
     pub portal: PortalConfig,
+    /// How the RA reaches the KMC (key recovery, key health). Optional:
+    /// without it the console's key pages say the KMC is not configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kmc: Option<KmcLinkConfig>,
+}
+
+/// How the RA calls the KMC (`[kmc]`): mutual TLS with the RA's platform
+/// identity (role `ra`, the same one it calls the CA with); the KMC's
+/// certificate must chain to `roots` and name role `kmc`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct KmcLinkConfig {
+    /// The KMC's base URL, e.g. `https://127.0.0.1:8446`.
+    pub url: String,
+    /// The RA's platform certificate (role `ra`), PEM.
+    pub certificate: PathBuf,
+    /// Its private key, PEM.
+    pub key: PathBuf,
+    /// The platform root the KMC's certificate chains to, PEM.
+    pub roots: PathBuf,
+    /// Offered profiles (`[[profiles]]`) that the CA marks `dual = true`:
+    /// the RA has them issued through the CA's dual endpoint, which asks
+    /// the KMC for the escrowed encryption key pair. The RA cannot tell
+    /// from the profile name, and the CA refuses a dual profile on the
+    /// single path. Default none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dual_profiles: Vec<String>,
 }
 
 /// The subscribers' portal (`[portal]`).
@@ -376,9 +403,16 @@ pub struct Settings {
     pub batch_chunk_size: usize,
     /// How long before expiry the portal allows renewal.
     pub renewal_window: Duration,
+    /// Profiles issued as dual pairs (`[kmc] dual_profiles`).
+    pub dual_profiles: Vec<String>,
 }
 
 impl Settings {
+    /// Whether requests for `profile` are issued as dual pairs.
+    pub fn is_dual(&self, profile: &str) -> bool {
+        self.dual_profiles.iter().any(|p| p == profile)
+    }
+
     /// The offered profile called `name`.
     pub fn profile(&self, name: &str) -> Option<&RaProfileConfig> {
         self.profiles.iter().find(|p| p.name == name)
@@ -431,7 +465,23 @@ impl TryFrom<&RaConfig> for Settings {
             batch_max_rows: c.batch.max_rows,
             batch_chunk_size: c.batch.chunk_size,
             renewal_window: duration("portal.renewal_window", &c.portal.renewal_window)?,
+            dual_profiles: c
+                .kmc
+                .as_ref()
+                .map(|k| k.dual_profiles.clone())
+                .unwrap_or_default(),
         };
+        if let Some(p) = settings
+            .dual_profiles
+            .iter()
+            .find(|d| !settings.profiles.iter().any(|p| &p.name == *d))
+        {
+            return Err(RaError::Config {
+                reason: format!(
+                    "kmc.dual_profiles: `{p}` is not an offered profile ([[profiles]])"
+                ),
+            });
+        }
         // The CA takes at most 1000 requests per batch call (its default).
         if settings.batch_max_rows == 0 || !(1..=1000).contains(&settings.batch_chunk_size) {
             return Err(RaError::Config {
@@ -509,6 +559,7 @@ mod tests {
             api: ApiConfig::default(),
             batch: BatchConfig::default(),
             portal: PortalConfig::default(),
+            kmc: None,
         }
     }
 
@@ -545,5 +596,26 @@ mod tests {
         let mut c = config();
         c.i18n.default_language = "fr".into();
         assert!(Settings::try_from(&c).is_err());
+    }
+
+    #[test]
+    fn dual_profiles_must_be_offered() {
+        let link = |dual: &[&str]| KmcLinkConfig {
+            url: "https://127.0.0.1:8446".into(),
+            certificate: "ra.pem".into(),
+            key: "ra.key".into(),
+            roots: "platform.pem".into(),
+            dual_profiles: dual.iter().map(|d| (*d).to_owned()).collect(),
+        };
+        let mut c = config();
+        c.kmc = Some(link(&["server"]));
+        let s = Settings::try_from(&c).unwrap();
+        assert!(s.is_dual("server"));
+        c.kmc = Some(link(&["user-dual"]));
+        assert!(
+            Settings::try_from(&c).is_err(),
+            "a dual profile officers cannot file"
+        );
+        assert!(!Settings::try_from(&config()).unwrap().is_dual("server"));
     }
 }

@@ -23,6 +23,10 @@
 //! - the REST API under `/api` (API clients with a token or a client
 //!   certificate, replay protection, `Idempotency-Key`, rate and size
 //!   limits) and its OpenAPI document, built from the route table;
+//! - key recovery through the KMC (filed, approved by other officers
+//!   under the KMC's dual control, delivered as an envelope sealed to the
+//!   subscriber's signing key), the KMC's key health page, and dual
+//!   certificates issued through the CA's dual endpoint;
 //! - the hash-chained, checkpoint-signed audit trail ([`audit`]);
 //! - server-rendered pages in English and Simplified Chinese, embedded
 //!   from the workspace's `web/` directory;
@@ -52,14 +56,15 @@ mod web;
 mod zip;
 
 pub use authority::{
-    ApiClientForm, ApiEnrollment, ApiPrincipal, AuditPage, BatchFiling, CreatedOfficer, Enrolment,
-    LoadedSession, NewLogin, OfficerForm, OfficerView, PortalHolder, PortalView,
-    REVOCATION_REASONS, RegisteredApiClient, RegistrationAuthority, RequestDetail, RequestForm,
-    RowError, Stage, StatusChange, SubscriberForm, SubscriberSearch, SubscriberView,
+    ApiClientForm, ApiEnrollment, ApiPrincipal, AuditPage, BatchFiling, CreatedOfficer,
+    DeliveredEnvelope, DualMaterial, Enrolment, FiledRecovery, LoadedSession, NewLogin,
+    OfficerForm, OfficerView, PortalHolder, PortalView, REVOCATION_REASONS, RecoveryForm,
+    RegisteredApiClient, RegistrationAuthority, RequestDetail, RequestForm, RowError, Stage,
+    StatusChange, SubscriberForm, SubscriberSearch, SubscriberView,
 };
 pub use config::{
-    ApiConfig, AuditConfig, BatchConfig, CaLinkConfig, DatabaseConfig, I18nConfig, PortalConfig,
-    RaConfig, RaProfileConfig, ServerConfig, Settings,
+    ApiConfig, AuditConfig, BatchConfig, CaLinkConfig, DatabaseConfig, I18nConfig, KmcLinkConfig,
+    PortalConfig, RaConfig, RaProfileConfig, ServerConfig, Settings,
 };
 pub use error::RaError;
 pub use metrics::RaMetrics;

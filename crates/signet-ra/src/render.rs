@@ -107,10 +107,6 @@ chunk_size = {batch_chunk}
 # Subscribers may renew through the portal this long before their
 # certificate expires, not earlier (default 30d).
 renewal_window = {renewal_window}
-
-# Profiles officers may file requests for, and how many distinct officers
-# other than the filer must approve each request (1 to 5, default 1).
-# A profile not listed cannot be requested through the RA.
 "#,
         listen = quote(&s.listen.to_string()),
         cert = path(&s.certificate),
@@ -149,6 +145,47 @@ renewal_window = {renewal_window}
         batch_rows = c.batch.max_rows,
         batch_chunk = c.batch.chunk_size,
         renewal_window = quote(&c.portal.renewal_window),
+    );
+    match &c.kmc {
+        Some(k) => {
+            let _ = write!(
+                out,
+                r#"
+[kmc]
+# The KMC (key recovery, key health page), reached over mutual TLS with the
+# RA's platform identity (role "ra"); its certificate must chain to `roots`
+# and name role "kmc". Without this table the key pages say the KMC is not
+# configured.
+url = {url}
+certificate = {cert}
+key = {key}
+roots = {roots}
+# Offered profiles the CA marks `dual = true`: issued as a signing and an
+# encryption certificate with the encryption key escrowed at the KMC
+# (default none).
+dual_profiles = [{dual}]
+"#,
+                dual = k
+                    .dual_profiles
+                    .iter()
+                    .map(|p| quote(p))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                url = quote(&k.url),
+                cert = path(&k.certificate),
+                key = path(&k.key),
+                roots = path(&k.roots),
+            );
+        }
+        None => out.push_str(
+            "\n# [kmc] (url, certificate, key, roots): the KMC for key recovery and the key\n\
+             # health page; absent, those pages say the KMC is not configured.\n",
+        ),
+    }
+    out.push_str(
+        "\n# Profiles officers may file requests for, and how many distinct officers\n\
+         # other than the filer must approve each request (1 to 5, default 1).\n\
+         # A profile not listed cannot be requested through the RA.\n",
     );
     for p in &c.profiles {
         let _ = write!(
@@ -202,6 +239,13 @@ mod tests {
             api: crate::config::ApiConfig::default(),
             batch: crate::config::BatchConfig::default(),
             portal: crate::config::PortalConfig::default(),
+            kmc: Some(crate::config::KmcLinkConfig {
+                url: "https://127.0.0.1:8446".into(),
+                certificate: "/home/pki/tls/ra.pem".into(),
+                key: "/home/pki/tls/ra.key".into(),
+                roots: "/home/pki/tls/platform-root.pem".into(),
+                dual_profiles: vec!["user-sign".into()],
+            }),
             profiles: vec![
                 crate::config::RaProfileConfig {
                     name: "server".into(),

@@ -53,6 +53,7 @@ impl OfficerRole {
                     | P::ViewAudit
                     | P::ViewSubscribers
                     | P::ViewRequests
+                    | P::ViewKeyHealth
             ),
             OfficerRole::Officer => matches!(
                 permission,
@@ -63,9 +64,13 @@ impl OfficerRole {
                     | P::FileRequests
                     | P::DecideRequests
                     | P::ManageCertificates
+                    | P::RecoverKeys
             ),
             OfficerRole::Auditor => {
-                matches!(permission, P::ViewAudit | P::ViewOrgUnits | P::ViewRequests)
+                matches!(
+                    permission,
+                    P::ViewAudit | P::ViewOrgUnits | P::ViewRequests | P::ViewKeyHealth
+                )
             }
         }
     }
@@ -121,6 +126,12 @@ pub enum Permission {
     ManageCertificates,
     /// Register REST API clients.
     ManageApiClients,
+    /// File, approve and deliver recoveries of escrowed encryption keys
+    /// through the KMC (the KMC enforces distinct approvers).
+    RecoverKeys,
+    /// Read the KMC's key health view (administrators and auditors: it
+    /// shows the key hierarchy, not subscribers).
+    ViewKeyHealth,
 }
 
 /// Who is calling a domain operation: an officer with a session, or the

@@ -7,6 +7,7 @@ use std::time::Duration;
 use prometheus_client::registry::Registry;
 use signet_api::ApiClient;
 use signet_api::ca::CaClient;
+use signet_api::kmc::KmcClient;
 use signet_core::Clock;
 use signet_store::{Database, DbOptions, RaStore, Schema};
 use signet_tls::{AllowedPeers, Identity, Role, ServeOptions};
@@ -91,6 +92,21 @@ fn ca_client(config: &RaConfig) -> Result<CaClient, RaError> {
     Ok(CaClient(ApiClient::new(&config.ca.url, tls)))
 }
 
+/// The client the RA calls the KMC with (`[kmc]`, if configured): the
+/// same platform identity (role `ra`), and the KMC must present a
+/// certificate naming role `kmc`, so that a recovery request can only
+/// ever reach the KMC.
+fn kmc_client(config: &RaConfig) -> Result<Option<KmcClient>, RaError> {
+    let Some(kmc) = &config.kmc else {
+        return Ok(None);
+    };
+    let identity = Identity::from_pem_files(&kmc.certificate, &kmc.key)?;
+    let roots = signet_tls::load_roots(&kmc.roots)?;
+    let tls =
+        signet_tls::client_config_expecting(&identity, roots, AllowedPeers::new([Role::Kmc]))?;
+    Ok(Some(KmcClient(ApiClient::new(&kmc.url, tls))))
+}
+
 /// Opens the token and the database, makes sure the RA's keys exist
 /// (creating them on first start), and starts the HTTPS listener.
 pub async fn start(config: RaConfig, clock: Arc<dyn Clock>) -> Result<RunningRa, RaError> {
@@ -124,6 +140,7 @@ pub async fn start(config: RaConfig, clock: Arc<dyn Clock>) -> Result<RunningRa,
         });
     }
     let ca = ca_client(&config)?;
+    let kmc = kmc_client(&config)?;
     let ui = Arc::new(Ui::new()?);
     let ra = Arc::new(RegistrationAuthority::new(AuthorityParts {
         store: store.clone(),
@@ -134,6 +151,7 @@ pub async fn start(config: RaConfig, clock: Arc<dyn Clock>) -> Result<RunningRa,
         settings: settings.clone(),
         metrics,
         ca: Some(ca),
+        kmc,
     }));
     // Batch jobs that were running when the RA stopped go on (their rows
     // keep their CA request ids: nothing is issued twice).

@@ -29,12 +29,18 @@
 //! | POST | `/requests/{uid}/issue` | officer | retry an issuance the CA did not confirm (idempotent) |
 //! | POST | `/requests/{uid}/{revoke,suspend,resume}` | officer | status changes through the CA |
 //! | GET | `/requests/{uid}/certificate.{pem,der}`, `/requests/{uid}/chain.pem` | as the list | downloads |
+//! | GET | `/requests/{uid}/encryption.pem`, `/requests/{uid}/envelope.der` | as the list | a dual request's encryption certificate and its key enveloped to the signing key (asked of the CA again, idempotently) |
 //! | GET, POST | `/batches` | officer (scoped) | batches; upload a JSON-lines file (every row validated first) |
 //! | GET | `/batches/{uid}` | as the list | progress (reloads while running), decisions |
 //! | POST | `/batches/{uid}/{approve,reject}` | officer other than the filer | the last needed approval starts the job |
 //! | GET | `/batches/{uid}/result.zip` | as the list | certificates with chains, CSV report |
 //! | GET | `/portal` | holder of a certificate this RA issued (client certificate) | the subscriber's portal |
 //! | POST | `/portal/{renew,revoke}` | the same | renewal inside the window (a request officers approve), self-revocation |
+//! | GET, POST | `/recoveries` | officer | key recoveries filed here; file one at the KMC (by certificate serial or key id) |
+//! | GET | `/recoveries/{id}` | officer | a recovery's state at the KMC |
+//! | POST | `/recoveries/{id}/approve` | officer other than the requester (the KMC decides) | approve |
+//! | POST | `/recoveries/{id}/deliver` | officer | the envelope, sealed to the subscriber's signing key, as a DER download (once) |
+//! | GET | `/keys/health` | sysadmin, auditor | the KMC's key health view |
 //! | GET | `/units` | everyone (scoped) | the organisation tree |
 //! | POST | `/units`, `/units/{id}/rename`, `/units/{id}/move` | sysadmin | create, rename, move |
 //! | GET, POST | `/admin/officers` | sysadmin | list, create |
@@ -76,7 +82,7 @@ pub(crate) struct AppState {
 /// Every route of the RA (see the table above).
 pub(crate) fn router(state: AppState) -> Router {
     use handlers::{
-        admin, api_clients, audit, batches, login, misc, portal, requests, subscribers,
+        admin, api_clients, audit, batches, keys, login, misc, portal, requests, subscribers,
     };
     let max_form = state.ra.settings().max_form_bytes;
     let max_upload = state.ra.settings().max_upload_bytes;
@@ -125,6 +131,8 @@ pub(crate) fn router(state: AppState) -> Router {
             get(requests::certificate_der),
         )
         .route("/requests/{uid}/chain.pem", get(requests::chain))
+        .route("/requests/{uid}/encryption.pem", get(keys::dual_encryption))
+        .route("/requests/{uid}/envelope.der", get(keys::dual_envelope))
         .route(
             "/batches",
             get(batches::list)
@@ -139,6 +147,11 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/portal/renew", post(portal::renew))
         .route("/portal/revoke", post(portal::revoke))
         .route("/portal/revoked", get(portal::revoked))
+        .route("/recoveries", get(keys::recoveries).post(keys::file))
+        .route("/recoveries/{id}", get(keys::recovery))
+        .route("/recoveries/{id}/approve", post(keys::approve))
+        .route("/recoveries/{id}/deliver", post(keys::deliver))
+        .route("/keys/health", get(keys::health))
         .route("/units", get(admin::units).post(admin::unit_create))
         .route("/units/{id}/rename", post(admin::unit_rename))
         .route("/units/{id}/move", post(admin::unit_move))

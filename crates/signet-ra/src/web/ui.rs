@@ -46,6 +46,16 @@ const NAV: &[(&str, &str, Option<Permission>)] = &[
     ),
     ("/requests", "nav.requests", Some(Permission::ViewRequests)),
     ("/batches", "nav.batches", Some(Permission::ViewRequests)),
+    (
+        "/recoveries",
+        "nav.recoveries",
+        Some(Permission::RecoverKeys),
+    ),
+    (
+        "/keys/health",
+        "nav.key_health",
+        Some(Permission::ViewKeyHealth),
+    ),
     ("/units", "nav.units", Some(Permission::ViewOrgUnits)),
     (
         "/admin/officers",

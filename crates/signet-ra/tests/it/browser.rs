@@ -18,6 +18,8 @@ pub struct Page {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: String,
+    /// The body as received (binary downloads answering a POST).
+    pub bytes: Vec<u8>,
 }
 
 impl Page {
@@ -170,6 +172,7 @@ impl Browser {
             status,
             headers,
             body: String::from_utf8_lossy(&body).into_owned(),
+            bytes: body.to_vec(),
         };
         for c in page.set_cookies() {
             let first = c.split(';').next().unwrap();

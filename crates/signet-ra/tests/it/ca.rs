@@ -24,6 +24,11 @@ use crate::kit::CaLink;
 
 pub struct TestCa {
     pub running: Option<RunningCa>,
+    /// A KMC the CA issues dual certificates through ([`TestCa::start_with_kmc`]).
+    kmc_running: Option<signet_kmc::RunningKmc>,
+    /// What the RA needs to reach that KMC (its `ra` identity, the
+    /// platform root, the KMC's URL).
+    pub kmc: Option<CaLink>,
     /// Holds the CA's files until the test ends.
     _dir: TempDir,
     /// The customer root, PEM file.
@@ -137,6 +142,17 @@ async fn service_identity(
 
 impl TestCa {
     pub async fn start() -> TestCa {
+        Self::start_inner(false).await
+    }
+
+    /// A CA with a real KMC beside it (its own token, SQLite, the key
+    /// ceremony run), issuing dual certificates (profile `user-dual`)
+    /// through it as role `ca`.
+    pub async fn start_with_kmc() -> TestCa {
+        Self::start_inner(true).await
+    }
+
+    async fn start_inner(with_kmc: bool) -> TestCa {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().to_path_buf();
         let (token, token_config) = signet_token::testing::test_token("ra-it-ca");
@@ -165,6 +181,11 @@ impl TestCa {
             )
             .unwrap();
         }
+        // user-sign marked dual, as `signet init` writes it.
+        let dual = builtin_profile_toml("user-sign")
+            .unwrap()
+            .replace("name = \"user-sign\"", "name = \"user-dual\"\ndual = true");
+        std::fs::write(d.join("profiles").join("user-dual.toml"), dual).unwrap();
         let root = issuer(&d, "root", 1, "root-ca", true);
         let platform = issuer(&d, "platform", 3, "platform-ca", false);
         let stage1 = config(
@@ -207,8 +228,65 @@ impl TestCa {
         std::fs::rename(ca_cert, d.join("ca-service.pem")).unwrap();
         std::fs::rename(ca_key, d.join("ca-service.key")).unwrap();
         let (ra_cert, ra_key) = service_identity(&authority, &d, "ra").await;
+        let kmc_identity = if with_kmc {
+            Some(service_identity(&authority, &d, "kmc").await)
+        } else {
+            None
+        };
         drop(authority);
         drop(token);
+
+        let mut kmc_running = None;
+        let mut kmc = None;
+        let mut dual = None;
+        if let Some((kmc_cert, kmc_key)) = kmc_identity {
+            let (kmc_token, kmc_token_config) = signet_token::testing::test_token("ra-it-kmc");
+            drop(kmc_token);
+            let kmc_config = signet_kmc::KmcConfig::new(
+                "127.0.0.1:0".parse().unwrap(),
+                kmc_cert,
+                kmc_key,
+                d.join("platform.pem"),
+                kmc_token_config,
+                format!("sqlite:{}", d.join("kmc.db").display()),
+            );
+            signet_kmc::ceremony::initialize(
+                &kmc_config,
+                signet_kmc::ceremony::SharePlan::default(),
+                Arc::new(SystemClock),
+            )
+            .await
+            .unwrap();
+            let running = signet_kmc::start(kmc_config, Arc::new(SystemClock))
+                .await
+                .unwrap();
+            let url = format!("https://127.0.0.1:{}", running.addr.port());
+            // The CA calls the KMC with its own service identity (role ca).
+            let identity = signet_tls::Identity::from_pem_files(
+                &d.join("ca-service.pem"),
+                &d.join("ca-service.key"),
+            )
+            .unwrap();
+            let roots = signet_tls::load_roots(&d.join("platform.pem")).unwrap();
+            let tls = signet_tls::client_config_expecting(
+                &identity,
+                roots,
+                signet_tls::AllowedPeers::new([signet_tls::Role::Kmc]),
+            )
+            .unwrap();
+            dual = Some(signet_ca::dual::DualIssuer::new(
+                signet_api::kmc::KmcClient(signet_api::ApiClient::new(&url, tls)),
+                "user-enc".into(),
+                None,
+            ));
+            kmc = Some(CaLink {
+                url,
+                certificate: ra_cert.clone(),
+                key: ra_key.clone(),
+                roots: d.join("platform.pem"),
+            });
+            kmc_running = Some(running);
+        }
 
         let issuing_issuer = issuer(&d, "issuing", 2, "issuing-ca", true);
         let config = config(
@@ -217,7 +295,7 @@ impl TestCa {
             vec![root, issuing_issuer, platform],
             "issuing",
         );
-        let running = signet_ca::start(config, Arc::new(SystemClock))
+        let running = signet_ca::start_with_dual(config, Arc::new(SystemClock), dual)
             .await
             .unwrap();
         let link = CaLink {
@@ -228,6 +306,8 @@ impl TestCa {
         };
         TestCa {
             running: Some(running),
+            kmc_running,
+            kmc,
             root_pem: d.join("root.pem"),
             _dir: dir,
             link,
@@ -251,6 +331,9 @@ impl TestCa {
     pub async fn stop(mut self) {
         if let Some(r) = self.running.take() {
             r.stop().await;
+        }
+        if let Some(k) = self.kmc_running.take() {
+            k.stop().await;
         }
     }
 }

@@ -111,6 +111,7 @@ impl Ra {
             api: Default::default(),
             batch: Default::default(),
             portal: Default::default(),
+            kmc: None,
         };
         let pg = match backend {
             Backend::Sqlite => None,

@@ -23,6 +23,7 @@ mod chromium;
 mod i18n;
 mod login;
 mod portal;
+mod recovery;
 mod requests;
 mod roles;
 mod web_security;

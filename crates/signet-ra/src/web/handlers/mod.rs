@@ -4,6 +4,7 @@ pub(crate) mod admin;
 pub(crate) mod api_clients;
 pub(crate) mod audit;
 pub(crate) mod batches;
+pub(crate) mod keys;
 pub(crate) mod login;
 pub(crate) mod misc;
 pub(crate) mod portal;

@@ -295,6 +295,7 @@ async fn detail_page(
             may_retry => detail.record.status == "approved"
                 && a.caller.may(Permission::DecideRequests),
             reasons => REVOCATION_REASONS,
+            dual => state.ra.settings().is_dual(&detail.record.profile),
             error => error,
         },
     )
