@@ -17,3 +17,4 @@ mod dual;
 mod issuance;
 mod mtls;
 mod ocsp;
+mod through_ra;

@@ -118,11 +118,36 @@ impl ApiClient {
         self.call(Method::POST, path, Some(json)).await
     }
 
+    /// POST to `path` with extra `headers` (replay protection, idempotency)
+    /// and an optional JSON `body`, and decode the JSON answer.
+    pub async fn post_with_headers<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: Option<&B>,
+        headers: &[(&'static str, String)],
+    ) -> Result<T, ClientError> {
+        let json = body
+            .map(serde_json::to_vec)
+            .transpose()
+            .map_err(|e| ClientError::Decode(e.to_string()))?;
+        self.call_with(Method::POST, path, json, headers).await
+    }
+
     async fn call<T: DeserializeOwned>(
         &self,
         method: Method,
         path: &str,
         body: Option<Vec<u8>>,
+    ) -> Result<T, ClientError> {
+        self.call_with(method, path, body, &[]).await
+    }
+
+    async fn call_with<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+        headers: &[(&'static str, String)],
     ) -> Result<T, ClientError> {
         let url = format!("{}{path}", self.base);
         let uri: Uri = url.parse().map_err(|_| ClientError::BadUrl(url.clone()))?;
@@ -132,6 +157,9 @@ impl ApiClient {
             .header(header::ACCEPT, "application/json");
         if body.is_some() {
             builder = builder.header(header::CONTENT_TYPE, "application/json");
+        }
+        for (name, value) in headers {
+            builder = builder.header(*name, value.as_str());
         }
         let request = builder
             .body(Full::new(Bytes::from(body.unwrap_or_default())))

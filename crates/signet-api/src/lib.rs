@@ -11,6 +11,7 @@ mod client;
 pub mod dual;
 mod error;
 pub mod kmc;
+pub mod ra;
 
 pub use client::{ApiClient, ClientError};
 pub use error::ErrorBody;

@@ -2,11 +2,11 @@
 //! `signet.toml`, which tells the other commands where everything is.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use signet_api::ApiClient;
 use signet_api::ca::CaClient;
+use signet_api::ra::RaClient;
 
 use crate::error::CliError;
 
@@ -105,6 +105,11 @@ pub struct Services {
     /// OCSP responder and CRL distribution (plain HTTP).
     #[serde(default)]
     pub ocsp: Option<String>,
+    /// The RA's REST API (HTTPS; its certificate chains to `root.pem`).
+    /// Homes made before the RA existed have none: the administration
+    /// commands then speak to the CA directly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ra: Option<String>,
 }
 
 /// Administrator's mTLS credentials.
@@ -117,6 +122,11 @@ pub struct AdminIdentity {
     pub key: PathBuf,
     /// Platform root, PEM: services' certificates chain to it.
     pub platform_root: PathBuf,
+    /// The customer root, PEM, that the RA's web certificate chains to;
+    /// the same certificate and key above authenticate the administrator
+    /// to the RA API (registered as API client `signet-cli` by `init`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ra_root: Option<PathBuf>,
 }
 
 impl Manifest {
@@ -139,17 +149,42 @@ impl Manifest {
 
     /// A client of the CA presenting the administrator's certificate.
     pub fn ca_client(&self) -> Result<CaClient, CliError> {
+        Ok(CaClient(self.admin_api(
+            &self.services.ca,
+            &self.admin.platform_root,
+            "platform root",
+        )?))
+    }
+
+    /// A client of the RA's REST API presenting the administrator's
+    /// certificate, if this home has an RA (`config/ra.toml`) and `init`
+    /// registered the administrator with it; `None` for older homes,
+    /// whose administration commands speak to the CA directly.
+    pub fn ra_client(&self, layout: &Layout) -> Result<Option<RaClient>, CliError> {
+        let (Some(url), Some(root)) = (&self.services.ra, &self.admin.ra_root) else {
+            return Ok(None);
+        };
+        if !crate::commands::ra::config_path(&layout.config()).exists() {
+            return Ok(None);
+        }
+        Ok(Some(RaClient(self.admin_api(
+            url,
+            root,
+            "customer root",
+        )?)))
+    }
+
+    /// An API client for `base` presenting the administrator's certificate
+    /// and trusting `roots` for the server's.
+    fn admin_api(&self, base: &str, roots: &Path, what: &str) -> Result<ApiClient, CliError> {
         let identity =
             signet_tls::Identity::from_pem_files(&self.admin.certificate, &self.admin.key)
                 .map_err(|e| CliError::Home(format!("administrator credentials: {e}")))?;
-        let roots = signet_tls::load_roots(&self.admin.platform_root)
-            .map_err(|e| CliError::Home(format!("platform root: {e}")))?;
+        let roots =
+            signet_tls::load_roots(roots).map_err(|e| CliError::Home(format!("{what}: {e}")))?;
         let tls = signet_tls::client_config(&identity, roots)
             .map_err(|e| CliError::Home(format!("TLS: {e}")))?;
-        Ok(CaClient(ApiClient::new(
-            &self.services.ca,
-            Arc::clone(&tls),
-        )))
+        Ok(ApiClient::new(base, tls))
     }
 }
 

@@ -64,6 +64,28 @@ pub enum RaError {
     /// The RA is already initialised (the ceremony ran before).
     #[error("the RA database is already initialised")]
     AlreadyInitialized,
+    /// A CSR sent through the REST API is not a valid, correctly signed
+    /// PKCS#10 request; `reason` is the same explanation the CA gives.
+    #[error("{reason}")]
+    BadCsr {
+        /// Why, in one line (no key material).
+        reason: String,
+    },
+    /// The REST API was asked for a profile this RA does not offer.
+    #[error("unknown profile `{name}`")]
+    UnknownProfile {
+        /// The name asked for.
+        name: String,
+    },
+    /// The REST API was asked to enroll for a dual profile: its answer
+    /// has no place for the encryption certificate and the enveloped key.
+    #[error(
+        "profile `{name}` issues dual certificates; the REST API does not deliver the encryption certificate and key yet"
+    )]
+    DualNotAvailable {
+        /// The profile.
+        name: String,
+    },
     /// The CA refused the call (a bad CSR for the profile, a status
     /// change the certificate's state does not allow). `message` is the
     /// CA's own explanation, which never carries secrets.
@@ -81,6 +103,25 @@ pub enum RaError {
         /// What went wrong, one line.
         reason: String,
     },
+    /// The KMC refused the call (a second approval by the requester, a
+    /// delivery before enough approvals, an unknown key). `message` is the
+    /// KMC's own explanation, which never carries key material.
+    #[error("the KMC refused: {message}")]
+    KmcRefused {
+        /// The KMC's stable error code (`requester_cannot_approve`, ...).
+        code: String,
+        /// The KMC's explanation.
+        message: String,
+    },
+    /// The KMC could not be reached or did not answer.
+    #[error("the KMC is unavailable: {reason}")]
+    KmcUnavailable {
+        /// What went wrong, one line.
+        reason: String,
+    },
+    /// `ra.toml` has no `[kmc]` table: key recovery and key health are off.
+    #[error("no KMC is configured")]
+    KmcNotConfigured,
     /// The token failed.
     #[error("token: {0}")]
     Token(#[from] signet_token::TokenError),

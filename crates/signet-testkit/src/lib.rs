@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use signet_api::ApiClient;
 use signet_api::ca::CaClient;
+use signet_api::ra::RaClient;
 
 /// The `signet` binary under test.
 pub fn signet_bin() -> PathBuf {
@@ -165,6 +166,25 @@ impl Pki {
     /// A CA client acting as the administrator.
     pub fn admin_client(&self) -> CaClient {
         self.ca_client_as(&self.path("tls/admin.pem"), &self.path("tls/admin.key"))
+    }
+
+    /// A client of the RA's REST API acting as the administrator (API
+    /// client `signet-cli`, which `init` registers by `tls/admin.pem`),
+    /// trusting the RA's web certificate through `root.pem`.
+    pub fn ra_admin_client(&self) -> RaClient {
+        let identity = signet_tls::Identity::from_pem_files(
+            &self.path("tls/admin.pem"),
+            &self.path("tls/admin.key"),
+        )
+        .expect("identity");
+        let roots = signet_tls::load_roots(&self.path("root.pem")).expect("roots");
+        let tls = signet_tls::client_config(&identity, roots).expect("client config");
+        RaClient(ApiClient::new(&self.ra_url(), tls))
+    }
+
+    /// The RA's URL (console, portal and REST API).
+    pub fn ra_url(&self) -> String {
+        format!("https://127.0.0.1:{}", self.base_port)
     }
 
     /// The CA's URL.

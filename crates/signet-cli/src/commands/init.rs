@@ -363,6 +363,7 @@ pub async fn run(args: InitArgs) -> Result<(), CliError> {
             token_config: config.token.clone(),
             port: ports.ra,
             ca_port: ports.ca,
+            kmc_port: ports.kmc,
             database: args.database.clone(),
             public_host: args.public_host.clone(),
             org: args.org.clone(),
@@ -370,6 +371,11 @@ pub async fn run(args: InitArgs) -> Result<(), CliError> {
         crate::commands::ra::init_home(&authority, &token, &home).await?
     };
 
+    // The administration commands go through the RA's API, whose web
+    // certificate the issuing CA signs. rustls verifies no SM2 signature,
+    // so in an SM2 home the CLI cannot check that certificate: it keeps
+    // speaking to the CA (platform PKI, always ECDSA) directly.
+    let through_ra = key_type != KeyType::Sm2;
     let manifest = Manifest {
         version: 1,
         key_type: key_type.to_string(),
@@ -378,11 +384,13 @@ pub async fn run(args: InitArgs) -> Result<(), CliError> {
         services: Services {
             ca: format!("https://127.0.0.1:{}", ports.ca),
             ocsp: Some(format!("http://{}:{}", args.public_host, ports.ocsp)),
+            ra: through_ra.then(|| format!("https://127.0.0.1:{}", ports.ra)),
         },
         admin: AdminIdentity {
             certificate: layout.tls().join("admin.pem"),
             key: layout.tls().join("admin.key"),
             platform_root: layout.tls().join("platform-root.pem"),
+            ra_root: through_ra.then(|| layout.root_pem()),
         },
     };
     let text = toml::to_string_pretty(&manifest).map_err(|e| CliError::Home(e.to_string()))?;

@@ -10,7 +10,8 @@ use signet_ca::{CertificateAuthority, IssueCommand};
 use signet_core::SystemClock;
 use signet_core::pem::certificate_pem;
 use signet_ra::{
-    ApiConfig, CaLinkConfig, DatabaseConfig, RaConfig, RaError, RaProfileConfig, ServerConfig,
+    ApiConfig, CaLinkConfig, DatabaseConfig, KmcLinkConfig, RaConfig, RaError, RaProfileConfig,
+    ServerConfig,
 };
 use signet_token::{Token, TokenConfig};
 use zeroize::Zeroizing;
@@ -103,6 +104,8 @@ pub struct RaHome<'a> {
     pub port: u16,
     /// The CA's port (`B+2`, on loopback).
     pub ca_port: u16,
+    /// The KMC's port (`B+3`, on loopback): key recovery and key health.
+    pub kmc_port: u16,
     /// `--database` (PostgreSQL, schema `ra`), or none for `HOME/data/ra.db`.
     pub database: Option<String>,
     /// `--public-host`: a SAN of the web certificate.
@@ -112,7 +115,11 @@ pub struct RaHome<'a> {
 }
 
 /// The profiles a new RA offers, with one approver each.
-const DEFAULT_PROFILES: [&str; 3] = ["server", "client", "user-sign"];
+const DEFAULT_PROFILES: [&str; 4] = ["server", "client", "user-sign", DUAL_PROFILE];
+
+/// The dual profile `signet init` writes for the CA (`user-dual`): the RA
+/// issues it through the CA's dual endpoint.
+const DUAL_PROFILE: &str = "user-dual";
 
 /// The RA's part of `signet init`: its web server certificate (issued by
 /// the issuing CA through `authority`, so browsers that trust root.pem
@@ -211,14 +218,32 @@ pub async fn init_home(
         api: ApiConfig::default(),
         batch: Default::default(),
         portal: Default::default(),
+        // The same platform identity (role `ra`) as for the CA; the KMC
+        // admits role `ra` by default (`server.allowed_roles` of kmc.toml).
+        kmc: Some(KmcLinkConfig {
+            url: format!("https://127.0.0.1:{}", home.kmc_port),
+            certificate: tls.join("ra.pem"),
+            key: tls.join("ra.key"),
+            roots: tls.join("platform-root.pem"),
+            dual_profiles: vec![DUAL_PROFILE.to_owned()],
+        }),
     };
     std::fs::write(
         config_path(&home.layout.config()),
         signet_ra::render_config(&config),
     )?;
-    let first = signet_ra::ceremony::initialize(&config, token, &home.org, Arc::new(SystemClock))
-        .await
-        .map_err(cli_error)?;
+    // The administrator's platform certificate becomes the RA API client
+    // `signet-cli`: `signet enroll|revoke|suspend|resume` go through the RA.
+    let admin_pem = std::fs::read_to_string(tls.join("admin.pem"))?;
+    let first = signet_ra::ceremony::initialize_with_cli_client(
+        &config,
+        token,
+        &home.org,
+        Some(&admin_pem),
+        Arc::new(SystemClock),
+    )
+    .await
+    .map_err(cli_error)?;
     let file = home.layout.secrets().join("ra-admin.txt");
     let text = Zeroizing::new(format!(
         "# First RA administrator. The password works once: the first login\n\

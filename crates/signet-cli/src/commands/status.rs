@@ -1,10 +1,23 @@
 //! `signet revoke|suspend|resume|show`.
+//!
+//! With an RA in the home, revoke, suspend and resume go through the RA's
+//! REST API (API client `signet-cli`), which records and audits them and
+//! passes them on to the CA (`--crl-now` and `--invalidity-date` too).
+//! Certificates the RA never issued (dual pairs, service certificates,
+//! certificates from before the RA) are unknown to it: for those, and with
+//! `--issuer`, the command asks the CA directly. The line printed is the
+//! CA's record of the certificate (the RA keeps no revocation time), as
+//! `show` prints it; `show` reads the CA, which alone knows every
+//! certificate's validity and SANs.
 
-use signet_api::ca::{CertificateInfo, RevokeRequest, StatusRequest};
+use signet_api::ClientError;
+use signet_api::ca::{CaClient, CertificateInfo, RevokeRequest, StatusRequest};
+use signet_api::ra::{self, Freshness, RaClient};
+use signet_core::{Clock as _, SystemClock};
 
 use crate::cli::{RevokeArgs, StatusArgs};
 use crate::error::CliError;
-use crate::home::Manifest;
+use crate::home::{Layout, Manifest};
 
 fn check_serial(serial: &str) -> Result<String, CliError> {
     serial
@@ -21,12 +34,55 @@ fn summary(info: &CertificateInfo) {
     println!("{line}");
 }
 
+fn fresh() -> Freshness {
+    Freshness::at(SystemClock.now().unix())
+}
+
+/// The RA client when the change should go through the RA.
+fn ra_for(
+    layout: &Layout,
+    manifest: &Manifest,
+    issuer: Option<&String>,
+) -> Result<Option<RaClient>, CliError> {
+    if issuer.is_some() {
+        return Ok(None);
+    }
+    manifest.ra_client(layout)
+}
+
+/// What the RA did: `Some(())` when it made the change, `None` when the
+/// certificate is not one it knows (ask the CA).
+fn through_ra(answer: Result<ra::Certificate, ClientError>) -> Result<Option<()>, CliError> {
+    match answer {
+        Ok(_) => Ok(Some(())),
+        Err(ClientError::Api { status: 404, .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Prints the CA's record of `serial`.
+async fn print_record(ca: &CaClient, serial: &str) -> Result<(), CliError> {
+    summary(&ca.get(serial).await?);
+    Ok(())
+}
+
 /// Revokes for good.
 pub async fn revoke(args: RevokeArgs) -> Result<(), CliError> {
-    let (_, manifest) = Manifest::load(&args.home)?;
+    let (layout, manifest) = Manifest::load(&args.home)?;
     let serial = check_serial(&args.serial)?;
-    let info = manifest
-        .ca_client()?
+    let ca = manifest.ca_client()?;
+    if let Some(ra) = ra_for(&layout, &manifest, args.issuer.as_ref())? {
+        let request = ra::RevokeRequest {
+            reason: args.reason.clone(),
+            invalidity_date: args.invalidity_date.clone(),
+            crl_now: args.crl_now,
+        };
+        let key = super::enroll::new_request_id();
+        if through_ra(ra.revoke(&serial, &request, Some(&key), &fresh()).await)?.is_some() {
+            return print_record(&ca, &serial).await;
+        }
+    }
+    let info = ca
         .revoke(
             &serial,
             &RevokeRequest {
@@ -57,9 +113,18 @@ enum Hold {
 }
 
 async fn hold(args: StatusArgs, what: Hold) -> Result<(), CliError> {
-    let (_, manifest) = Manifest::load(&args.home)?;
+    let (layout, manifest) = Manifest::load(&args.home)?;
     let serial = check_serial(&args.serial)?;
     let client = manifest.ca_client()?;
+    if let Some(ra) = ra_for(&layout, &manifest, args.issuer.as_ref())? {
+        let answer = match what {
+            Hold::Suspend => ra.suspend(&serial, &fresh()).await,
+            Hold::Resume => ra.resume(&serial, &fresh()).await,
+        };
+        if through_ra(answer)?.is_some() {
+            return print_record(&client, &serial).await;
+        }
+    }
     let request = StatusRequest {
         issuer: args.issuer,
     };

@@ -17,7 +17,7 @@ use signet_core::csr::VerifiedCsr;
 use signet_store::ra::{ApiClientRecord, NewApiClient, NewRequest, RequestRecord};
 use zeroize::Zeroizing;
 
-use super::certificates::StatusChange;
+use super::certificates::{RevokeOptions, StatusChange};
 use super::officers::parse_fingerprint;
 use super::{RegistrationAuthority, ip_text};
 use crate::audit::{ActorKind, AuditEvent, Outcome};
@@ -94,6 +94,10 @@ pub struct ApiEnrollment {
     pub csr_pem: String,
     /// Unit (default: the client's own); must be in the client's scope.
     pub org_unit_id: Option<i64>,
+    /// Subject DN (RFC 4514) replacing the CSR's.
+    pub subject: Option<String>,
+    /// SANs replacing the CSR's.
+    pub sans: Option<Vec<String>>,
 }
 
 impl RegistrationAuthority {
@@ -350,9 +354,21 @@ impl RegistrationAuthority {
         let caller = &p.caller;
         self.require(caller, Permission::FileRequests, "api.enroll")
             .await?;
-        if !p.client.profiles.split(',').any(|x| x == e.profile)
-            || self.settings.profile(&e.profile).is_none()
-        {
+        if self.settings.profile(&e.profile).is_none() {
+            // Named like the CA names it, so a caller reads the same line
+            // whichever way its request went.
+            return Err(RaError::UnknownProfile {
+                name: e.profile.clone(),
+            });
+        }
+        if self.settings.is_dual(&e.profile) {
+            // Like the CA's single path: a dual pair needs an answer with
+            // two certificates and an envelope, which this endpoint lacks.
+            return Err(RaError::DualNotAvailable {
+                name: e.profile.clone(),
+            });
+        }
+        if !p.client.profiles.split(',').any(|x| x == e.profile) {
             return self
                 .deny(caller, "api.enroll", &format!("profile:{}", e.profile))
                 .await;
@@ -369,11 +385,41 @@ impl RegistrationAuthority {
                 .await;
         };
         let csr_pem = e.csr_pem.trim();
+        // The CA's own checks and words (signet_core::csr), so the caller
+        // reads what the CA would have said.
         let csr = VerifiedCsr::parse(csr_pem.as_bytes(), signet_core::csr::DEFAULT_MAX_CSR_BYTES)
-            .map_err(|_| RaError::Invalid {
-            field: "csr",
-            key: "error.invalid_csr",
+            .map_err(|e| RaError::BadCsr {
+            reason: e.to_string(),
         })?;
+        if let Some(subject) = &e.subject
+            && signet_core::names::parse_name(subject).is_err()
+        {
+            return Err(RaError::Invalid {
+                field: "subject",
+                key: "error.invalid_subject",
+            });
+        }
+        if let Some(sans) = &e.sans
+            && (sans.is_empty()
+                || sans
+                    .iter()
+                    .any(|s| signet_core::names::parse_general_name(s).is_err()))
+        {
+            return Err(RaError::Invalid {
+                field: "sans",
+                key: "error.invalid_sans",
+            });
+        }
+        let sans_override = e
+            .sans
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|_| RaError::internal("cannot encode SANs"))?;
+        let subject = e
+            .subject
+            .clone()
+            .unwrap_or_else(|| csr.subject().to_string());
         let uid = match idempotency_key {
             Some(k) => {
                 let digest = Sha256::digest(format!("api:{}:{k}", p.client.id).as_bytes());
@@ -391,7 +437,7 @@ impl RegistrationAuthority {
                     org_unit_id: unit.id,
                     profile: e.profile.clone(),
                     csr_pem: format!("{csr_pem}\n"),
-                    subject: csr.subject().to_string(),
+                    subject: subject.clone(),
                     approvals_required: 0,
                     status: "approved",
                     filed_by: None,
@@ -399,8 +445,8 @@ impl RegistrationAuthority {
                     comment: String::new(),
                     batch: None,
                     renewal_of: None,
-                    subject_override: None,
-                    sans_override: None,
+                    subject_override: e.subject.clone(),
+                    sans_override,
                     now: self.clock.now(),
                 })
                 .await?;
@@ -411,7 +457,7 @@ impl RegistrationAuthority {
                             .target(format!("request:{uid}"))
                             .detail("profile", e.profile.as_str())
                             .detail("org_unit", unit.id)
-                            .detail("subject", csr.subject().to_string())
+                            .detail("subject", subject.as_str())
                             .detail("approvals_required", 0),
                     )
                     .await?;
@@ -514,7 +560,11 @@ impl RegistrationAuthority {
         p: &ApiPrincipal,
         serial: &str,
         reason: &str,
+        options: &RevokeOptions,
     ) -> Result<RequestRecord, RaError> {
+        // Unknown serials first: a caller may revoke certificates the RA
+        // never issued elsewhere (the `signet` CLI asks the CA then).
+        let record = self.api_certificate(p, serial).await?;
         let Some(reason) = super::certificates::REVOCATION_REASONS
             .into_iter()
             .find(|r| *r == reason)
@@ -524,8 +574,12 @@ impl RegistrationAuthority {
                 key: "error.invalid_reason",
             });
         };
-        let record = self.api_certificate(p, serial).await?;
-        self.change_certificate_status(&p.caller, &record.uid, StatusChange::Revoke(reason))
-            .await
+        self.change_certificate_status_with(
+            &p.caller,
+            &record.uid,
+            StatusChange::Revoke(reason),
+            options,
+        )
+        .await
     }
 }

@@ -49,6 +49,17 @@ impl StatusChange {
     }
 }
 
+/// What a revocation may add beyond its reason (the REST API and the
+/// `signet revoke` command line pass them on to the CA).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RevokeOptions {
+    /// When the key was (suspected to be) compromised, RFC 3339
+    /// (RFC 5280 §5.3.2); the CA checks the format.
+    pub invalidity_date: Option<String>,
+    /// Ask the CA to sign a new CRL at once (emergency revocation).
+    pub crl_now: bool,
+}
+
 /// The CA's refusal (a 4xx answer) or unavailability.
 fn ca_error(e: ClientError) -> RaError {
     match e {
@@ -106,7 +117,7 @@ impl RegistrationAuthority {
             validity_days: None,
         };
         let answer = match self.ca_client() {
-            Ok(ca) => ca.issue(&request).await.map_err(ca_error),
+            Ok(ca) => self.issue_at_ca(ca, &request).await.map_err(ca_error),
             Err(e) => Err(e),
         };
         let now = self.clock.now();
@@ -225,6 +236,20 @@ impl RegistrationAuthority {
         uid: &str,
         change: StatusChange,
     ) -> Result<RequestRecord, RaError> {
+        self.change_certificate_status_with(caller, uid, change, &RevokeOptions::default())
+            .await
+    }
+
+    /// [`Self::change_certificate_status`], with the revocation's
+    /// invalidity date and an immediate CRL when asked (`options` is
+    /// ignored for suspend and resume).
+    pub async fn change_certificate_status_with(
+        &self,
+        caller: &Caller,
+        uid: &str,
+        change: StatusChange,
+        options: &RevokeOptions,
+    ) -> Result<RequestRecord, RaError> {
         let action = change.action();
         self.require(caller, Permission::ManageCertificates, action)
             .await?;
@@ -244,9 +269,9 @@ impl RegistrationAuthority {
                     serial,
                     &RevokeRequest {
                         reason: reason.to_owned(),
-                        invalidity_date: None,
+                        invalidity_date: options.invalidity_date.clone(),
                         issuer: Some(issuer.clone()),
-                        crl_now: false,
+                        crl_now: options.crl_now,
                     },
                 )
                 .await
@@ -288,6 +313,9 @@ impl RegistrationAuthority {
             .detail("status", info.status.as_str());
         if let StatusChange::Revoke(reason) = change {
             event = event.detail("reason", reason);
+            if options.crl_now {
+                event = event.detail("crl_now", true);
+            }
         }
         self.audit.append(&mut tx, &event).await?;
         tx.commit().await?;

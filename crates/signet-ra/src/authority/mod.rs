@@ -6,10 +6,12 @@
 mod api;
 mod batches;
 mod certificates;
+mod dual;
 mod login;
 mod officers;
 mod org_units;
 mod portal;
+mod recovery;
 mod requests;
 mod subscribers;
 mod trail;
@@ -18,6 +20,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use signet_api::ca::CaClient;
+use signet_api::kmc::KmcClient;
 use signet_core::Clock;
 use signet_store::RaStore;
 use signet_token::Token;
@@ -26,10 +29,18 @@ pub use api::{
     ApiClientForm, ApiEnrollment, ApiPrincipal, RegisteredApiClient, valid_idempotency_key,
 };
 pub use batches::{BatchFiling, RowError};
-pub use certificates::{REVOCATION_REASONS, StatusChange};
+
+/// SHA-256 (hex) of the one certificate in `pem`, as API clients and
+/// officers are registered by.
+pub(crate) fn certificate_fingerprint(pem: &str) -> Option<String> {
+    officers::parse_fingerprint(pem).filter(|_| pem.contains("-----BEGIN"))
+}
+pub use certificates::{REVOCATION_REASONS, RevokeOptions, StatusChange};
+pub use dual::DualMaterial;
 pub use login::{Enrolment, LoadedSession, NewLogin, Stage};
 pub use officers::{CreatedOfficer, OfficerForm, OfficerView};
 pub use portal::{PortalHolder, PortalView};
+pub use recovery::{DeliveredEnvelope, FiledRecovery, RecoveryForm};
 pub use requests::{PAGE_SIZE as REQUEST_PAGE, RequestDetail, RequestForm, STATUSES};
 pub use subscribers::{
     PAGE_SIZE as SUBSCRIBER_PAGE, SubscriberForm, SubscriberSearch, SubscriberView,
@@ -56,6 +67,8 @@ pub struct RegistrationAuthority {
     pub(crate) throttle: LoginThrottle,
     pub(crate) api_rates: crate::auth::rates::ClientRates,
     pub(crate) ca: Option<CaClient>,
+    /// The KMC (`[kmc]` in ra.toml), for key recovery and key health.
+    pub(crate) kmc: Option<KmcClient>,
 }
 
 impl std::fmt::Debug for RegistrationAuthority {
@@ -75,6 +88,7 @@ pub(crate) struct AuthorityParts {
     pub settings: Settings,
     pub metrics: Arc<RaMetrics>,
     pub ca: Option<CaClient>,
+    pub kmc: Option<KmcClient>,
 }
 
 impl RegistrationAuthority {
@@ -90,6 +104,7 @@ impl RegistrationAuthority {
             settings: parts.settings,
             metrics: parts.metrics,
             ca: parts.ca,
+            kmc: parts.kmc,
         }
     }
 

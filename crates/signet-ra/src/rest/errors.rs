@@ -36,6 +36,10 @@ pub(crate) fn error_parts(e: &RaError) -> (StatusCode, ErrorBody) {
     let message = if status.is_server_error() && !matches!(e, RaError::CaUnavailable { .. }) {
         tracing::error!(error = %e, "API request failed");
         "internal error; the details are in the RA's log".to_owned()
+    } else if let RaError::CaRefused { message, .. } = e {
+        // The CA's own explanation, word for word: `signet enroll` prints
+        // the same line whether it goes through the RA or to the CA.
+        message.clone()
     } else {
         e.to_string()
     };

@@ -17,7 +17,7 @@ use signet_tls::ClientCertificate;
 
 use super::errors::{ApiError, error_parts};
 use super::wire::{CertificateBody, CertificateList, EnrollRequest, RevokeBody};
-use crate::authority::{ApiEnrollment, ApiPrincipal, valid_idempotency_key};
+use crate::authority::{ApiEnrollment, ApiPrincipal, RevokeOptions, valid_idempotency_key};
 use crate::error::RaError;
 use crate::web::AppState;
 
@@ -202,6 +202,8 @@ pub(crate) async fn enroll(
                         profile: req.profile,
                         csr_pem: req.csr,
                         org_unit_id: req.org_unit_id,
+                        subject: req.subject,
+                        sans: req.sans,
                     },
                     key.as_deref(),
                 )
@@ -279,7 +281,14 @@ pub(crate) async fn revoke(
     let what = format!("POST /api/v1/certificates/{serial}/revoke");
     idempotent(&state, &p, &headers, &what, &body, || async {
         let req: RevokeBody = parse(&body)?;
-        let record = state.ra.api_revoke(&p, &serial, &req.reason).await?;
+        let options = RevokeOptions {
+            invalidity_date: req.invalidity_date,
+            crl_now: req.crl_now,
+        };
+        let record = state
+            .ra
+            .api_revoke(&p, &serial, &req.reason, &options)
+            .await?;
         Ok((
             StatusCode::OK,
             to_json(&CertificateBody::try_from(&record)?)?,

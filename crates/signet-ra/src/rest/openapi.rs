@@ -93,7 +93,7 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
             ),
             (
                 400,
-                "Malformed body, CSR, or a stale timestamp / missing nonce.",
+                "Malformed body or CSR (`invalid_csr`, in the CA's words), a profile the RA does not offer (`invalid_profile`), a dual profile (`dual_not_available`), or a stale timestamp / missing nonce.",
                 Some("Error"),
             ),
             (401, "No or unknown credentials.", Some("Error")),

@@ -27,6 +27,12 @@ pub(crate) struct EnrollRequest {
     /// Unit the certificate belongs to; default the client's own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub org_unit_id: Option<i64>,
+    /// Subject DN (RFC 4514) replacing the CSR's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// SANs (`DNS:x`, `IP:x`, `email:x`, `URI:x`) replacing the CSR's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sans: Option<Vec<String>>,
 }
 
 impl ApiSchema for EnrollRequest {
@@ -39,7 +45,9 @@ impl ApiSchema for EnrollRequest {
             "properties": {
                 "profile": {"type": "string", "minLength": 1, "maxLength": 64, "description": "A profile this client is registered for."},
                 "csr": {"type": "string", "minLength": 1, "maxLength": 65536, "description": "PKCS#10 certificate request, PEM."},
-                "org_unit_id": {"type": "integer", "format": "int64", "description": "Organisation unit (default: the client's own; must be within it)."}
+                "org_unit_id": {"type": "integer", "format": "int64", "description": "Organisation unit (default: the client's own; must be within it)."},
+                "subject": {"type": "string", "minLength": 1, "description": "Subject DN (RFC 4514) replacing the CSR's; the CA checks it against the profile."},
+                "sans": {"type": "array", "minItems": 1, "items": {"type": "string"}, "description": "SANs (`DNS:x`, `IP:x`, `email:x`, `URI:x`) replacing the CSR's."}
             }
         })
     }
@@ -51,6 +59,12 @@ impl ApiSchema for EnrollRequest {
 pub(crate) struct RevokeBody {
     /// RFC 5280 reason name.
     pub reason: String,
+    /// When the key was (suspected to be) compromised, RFC 3339.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invalidity_date: Option<String>,
+    /// Ask the CA for a new CRL at once (emergency revocation).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub crl_now: bool,
 }
 
 impl ApiSchema for RevokeBody {
@@ -65,7 +79,9 @@ impl ApiSchema for RevokeBody {
                     "type": "string",
                     "enum": crate::authority::REVOCATION_REASONS,
                     "description": "RFC 5280 §5.3.1 reason."
-                }
+                },
+                "invalidity_date": {"type": "string", "format": "date-time", "description": "When the key was (suspected to be) compromised (RFC 5280 §5.3.2)."},
+                "crl_now": {"type": "boolean", "default": false, "description": "Have the CA sign a new CRL at once (emergency revocation)."}
             }
         })
     }
@@ -240,9 +256,13 @@ mod tests {
             profile: "server".into(),
             csr: "x".into(),
             org_unit_id: Some(2),
+            subject: Some("CN=x".into()),
+            sans: Some(vec!["DNS:x".into()]),
         });
         conforms(&RevokeBody {
             reason: "keyCompromise".into(),
+            invalidity_date: Some("2030-01-01T00:00:00Z".into()),
+            crl_now: true,
         });
         conforms(&CertificateBody {
             serial: "01ab".into(),

@@ -387,3 +387,127 @@ async fn certificate_clients_authenticate_and_rate_limits_hold() {
     assert_eq!(err["error"], "ca_unavailable");
     ra.stop().await;
 }
+
+/// What `signet enroll|revoke` rely on when they go through the API:
+/// refusals in the CA's own words (a bad CSR, a profile violation, an
+/// unknown profile), `subject`/`sans` replacing the CSR's, and a
+/// revocation's `invalidity_date` and `crl_now` passed on to the CA.
+#[tokio::test]
+async fn refusals_speak_the_cas_words_and_revocation_options_reach_the_ca() {
+    let ca = TestCa::start().await;
+    let ra = Ra::start_with(Some(ca.link.clone()), profiles).await;
+    let mut admin = ra.admin().await;
+    let token = register(&ra, &mut admin.browser, "cmdb", "server", 1000, "")
+        .await
+        .unwrap();
+    let mut b = ra.browser();
+    let enroll = |body: Value| {
+        let mut c = Call::new(Method::POST, "/api/v1/certificates", &ra);
+        c.body = Some(body);
+        c.token = Some(&token);
+        c
+    };
+    let ca_message = |csr: String| {
+        let client = ca.client();
+        async move {
+            let req = signet_api::ca::IssueRequest {
+                request_id: format!("probe-{:032x}", rand::random::<u128>()),
+                profile: "server".into(),
+                csr,
+                issuer: None,
+                subject: None,
+                sans: None,
+                validity_days: None,
+            };
+            client.issue(&req).await.unwrap_err().to_string()
+        }
+    };
+
+    // A profile the RA does not offer, and one not registered for the client.
+    let (page, err) = enroll(json!({"profile": "nope", "csr": csr_pem("a.example.test")}))
+        .send(&mut b)
+        .await;
+    assert_eq!(page.status, 400, "{}", page.body);
+    assert_eq!(err["error"], "invalid_profile");
+    assert_eq!(err["message"], "unknown profile `nope`");
+    let (page, err) = enroll(json!({"profile": "client", "csr": csr_pem("a.example.test")}))
+        .send(&mut b)
+        .await;
+    assert_eq!(page.status, 403, "{}", page.body);
+    assert_eq!(err["error"], "forbidden");
+
+    // A CSR whose signature does not verify: the CA's explanation.
+    let key = rcgen::KeyPair::generate().unwrap();
+    let params = rcgen::CertificateParams::new(vec!["sig.example.test".to_owned()]).unwrap();
+    let mut der = params.serialize_request(&key).unwrap().der().to_vec();
+    let last = der.len() - 1;
+    der[last] ^= 0x01; // the signature's last octet
+    let bad = signet_core::pem::encode("CERTIFICATE REQUEST", &der);
+    let (page, err) = enroll(json!({"profile": "server", "csr": bad.clone()}))
+        .send(&mut b)
+        .await;
+    assert_eq!(page.status, 400, "{}", page.body);
+    assert_eq!(err["error"], "invalid_csr");
+    assert_eq!(err["message"].as_str().unwrap(), ca_message(bad).await);
+
+    // A profile violation the CA finds: its message, word for word.
+    let (page, err) = enroll(json!({
+        "profile": "server",
+        "csr": csr_pem("v.example.test"),
+        "sans": ["DNS:v.example.test", "email:x@example.test"],
+    }))
+    .send(&mut b)
+    .await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    assert_eq!(err["error"], "ca_refused");
+    let message = err["message"].as_str().unwrap();
+    assert!(message.contains("email"), "{message}");
+    assert!(!message.starts_with("the CA refused"), "{message}");
+
+    // Vetted subject and SANs replace the CSR's.
+    let (page, issued) = enroll(json!({
+        "profile": "server",
+        "csr": csr_pem("csr.example.test"),
+        "subject": "CN=vetted.example.test",
+        "sans": ["DNS:vetted.example.test"],
+    }))
+    .send(&mut b)
+    .await;
+    assert_eq!(page.status, 201, "{}", page.body);
+    assert_eq!(issued["subject"], "CN=vetted.example.test");
+    let serial = issued["serial"].as_str().unwrap().to_owned();
+    let at_ca = ca.client().get(&serial).await.unwrap();
+    assert_eq!(at_ca.sans, vec!["DNS:vetted.example.test".to_owned()]);
+
+    // Revocation with an invalidity date and an immediate CRL.
+    let path = format!("/api/v1/certificates/{serial}/revoke");
+    let mut revoke = Call::new(Method::POST, &path, &ra);
+    revoke.token = Some(&token);
+    revoke.body = Some(json!({
+        "reason": "keyCompromise",
+        "invalidity_date": "2026-01-01T00:00:00Z",
+        "crl_now": true,
+    }));
+    let (page, revoked) = revoke.send(&mut b).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(revoked["status"], "revoked");
+    assert_eq!(ca.client().get(&serial).await.unwrap().status, "revoked");
+    let events = ra
+        .running()
+        .authority
+        .store()
+        .audit_events(&Default::default(), 1000, 0)
+        .await
+        .unwrap();
+    assert!(events.iter().any(|e| e.entry.action == "certificate.revoke"
+        && e.entry.actor == "cmdb"
+        && e.entry.details.contains("\"crl_now\":true")));
+    // An unknown serial is 404 before the reason is looked at.
+    let mut unknown = Call::new(Method::POST, "/api/v1/certificates/0badc0de/revoke", &ra);
+    unknown.token = Some(&token);
+    unknown.body = Some(json!({"reason": "cACompromise"}));
+    let (page, _) = unknown.send(&mut b).await;
+    assert_eq!(page.status, 404, "{}", page.body);
+    ra.stop().await;
+    ca.stop().await;
+}
