@@ -56,9 +56,9 @@ mod web;
 mod zip;
 
 pub use authority::{
-    ApiClientForm, ApiEnrollment, ApiPrincipal, AuditPage, BatchFiling, CreatedOfficer,
-    DeliveredEnvelope, DualMaterial, Enrolment, FiledRecovery, LoadedSession, NewLogin,
-    OfficerForm, OfficerView, PortalHolder, PortalView, REVOCATION_REASONS, RecoveryForm,
+    ApiClientForm, ApiEnrollment, ApiPrincipal, AuditPage, BatchFiling, BatchUpload,
+    CreatedOfficer, DeliveredEnvelope, DualMaterial, Enrolment, FiledRecovery, LoadedSession,
+    NewLogin, OfficerForm, OfficerView, PortalHolder, PortalView, REVOCATION_REASONS, RecoveryForm,
     RegisteredApiClient, RegistrationAuthority, RequestDetail, RequestForm, RowError, Stage,
     StatusChange, SubscriberForm, SubscriberSearch, SubscriberView,
 };

@@ -1,5 +1,6 @@
 //! Batch issuance: an officer uploads a file of requests (JSON lines, one
-//! `{"profile": ..., "csr": ...}` per line). Every row is validated before
+//! `{"profile": ..., "csr": ...}` per line, or a ZIP of a CSV manifest and
+//! CSR files, see [`super::batch_files`]). Every row is validated before
 //! anything is stored; with errors nothing is filed and each bad row is
 //! named, unless the officer chose to issue the valid rows only. Distinct
 //! officers other than the filer approve the batch, as many as the
@@ -19,6 +20,7 @@ use signet_core::csr::VerifiedCsr;
 use signet_store::ra::{BatchRecord, IssuedRecord, NewRequest, RequestRecord};
 
 use super::RegistrationAuthority;
+use super::batch_files::{self, BatchUpload, Row, ZipLimits};
 use crate::audit::{AuditEvent, Outcome};
 use crate::error::RaError;
 use crate::roles::{Caller, Permission};
@@ -26,18 +28,18 @@ use crate::roles::{Caller, Permission};
 /// Pause before a chunk is sent again after the CA could not be reached.
 const RETRY_PAUSE: Duration = Duration::from_secs(5);
 
-/// One line of a batch file.
+/// One row of a batch file, whatever its format.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct BatchLine {
-    profile: String,
-    csr: String,
+pub(crate) struct BatchLine {
+    pub(crate) profile: String,
+    pub(crate) csr: String,
     /// Subject replacing the CSR's, RFC 4514 (vetted identity data).
     #[serde(default)]
-    subject: Option<String>,
+    pub(crate) subject: Option<String>,
     /// SANs replacing the CSR's: `DNS:x`, `IP:x`, `email:x`, `URI:x`.
     #[serde(default)]
-    sans: Option<Vec<String>>,
+    pub(crate) sans: Option<Vec<String>>,
 }
 
 /// Why a row was refused: its line and the translation key.
@@ -80,8 +82,7 @@ struct ValidRow {
 }
 
 impl RegistrationAuthority {
-    fn validate_line(&self, text: &str) -> Result<(BatchLine, String, u32), &'static str> {
-        let row: BatchLine = serde_json::from_str(text).map_err(|_| "error.batch_line")?;
+    fn validate_line(&self, row: BatchLine) -> Result<(BatchLine, String, u32), &'static str> {
         let approvals = self
             .settings
             .profile(&row.profile)
@@ -112,13 +113,31 @@ impl RegistrationAuthority {
         Ok((row, subject, approvals))
     }
 
-    /// Validates every row of `file` and files the batch for unit
-    /// `org_unit_id` (see the module documentation).
+    /// Validates every row of the JSON-lines `file` and files the batch
+    /// for unit `org_unit_id` (see the module documentation).
     pub async fn file_batch(
         &self,
         caller: &Caller,
         org_unit_id: i64,
         file: &str,
+        issue_valid_rows: bool,
+    ) -> Result<BatchFiling, RaError> {
+        self.file_batch_upload(
+            caller,
+            org_unit_id,
+            BatchUpload::JsonLines(file.to_owned()),
+            issue_valid_rows,
+        )
+        .await
+    }
+
+    /// Validates every row of `upload`, in any format, and files the
+    /// batch for unit `org_unit_id` (see the module documentation).
+    pub async fn file_batch_upload(
+        &self,
+        caller: &Caller,
+        org_unit_id: i64,
+        upload: BatchUpload,
         issue_valid_rows: bool,
     ) -> Result<BatchFiling, RaError> {
         self.require(caller, Permission::FileRequests, "batch.file")
@@ -136,12 +155,19 @@ impl RegistrationAuthority {
         let filer = caller.officer_id.ok_or(RaError::Forbidden {
             action: "batch.file",
         })?;
-        let lines: Vec<(usize, &str)> = file
-            .lines()
-            .enumerate()
-            .map(|(i, l)| (i + 1, l.trim()))
-            .filter(|(_, l)| !l.is_empty())
-            .collect();
+        let lines: Vec<Row> = match &upload {
+            BatchUpload::JsonLines(text) => batch_files::json_rows(text),
+            // A ZIP may unpack to no more than a pasted file may hold,
+            // and hold the manifest and one CSR per row at most.
+            BatchUpload::Zip(data) => batch_files::zip_rows(
+                data,
+                ZipLimits {
+                    max_entries: self.settings.batch_max_rows.saturating_add(1),
+                    max_unpacked_bytes: u64::try_from(self.settings.max_upload_bytes)
+                        .unwrap_or(u64::MAX),
+                },
+            )?,
+        };
         if lines.is_empty() {
             return Err(RaError::Invalid {
                 field: "file",
@@ -157,8 +183,8 @@ impl RegistrationAuthority {
         let total = lines.len();
         let mut valid = Vec::with_capacity(total);
         let mut errors = Vec::new();
-        for (line, text) in lines {
-            match self.validate_line(text) {
+        for Row { line, parsed } in lines {
+            match parsed.and_then(|row| self.validate_line(row)) {
                 Ok((row, subject, approvals)) => valid.push(ValidRow {
                     line,
                     csr_pem: format!("{}\n", row.csr.trim()),

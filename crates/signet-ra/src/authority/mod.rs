@@ -4,6 +4,7 @@
 //! its change. Handlers stay thin: extract, call one method here, render.
 
 mod api;
+mod batch_files;
 mod batches;
 mod certificates;
 mod dual;
@@ -28,6 +29,7 @@ use signet_token::Token;
 pub use api::{
     ApiClientForm, ApiEnrollment, ApiPrincipal, RegisteredApiClient, valid_idempotency_key,
 };
+pub use batch_files::BatchUpload;
 pub use batches::{BatchFiling, RowError};
 
 /// SHA-256 (hex) of the one certificate in `pem`, as API clients and

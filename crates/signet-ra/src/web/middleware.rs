@@ -37,8 +37,8 @@ const ANONYMOUS_POSTS: &[&str] = &[
     "/portal/revoke",
 ];
 
-/// Header carrying the anti-CSRF token for requests that are not
-/// urlencoded forms (scripts, multipart uploads in later phases).
+/// Header carrying the anti-CSRF token for requests that are neither
+/// urlencoded forms nor the multipart batch upload (scripts).
 const CSRF_HEADER: &str = "x-csrf-token";
 
 /// Paths that need no session lookup.
@@ -196,9 +196,24 @@ fn form_field<'a>(body: &'a [u8], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
+/// The text of field `name` of a buffered multipart/form-data body
+/// (RFC 7578), read with the parser the handler's extractor uses so both
+/// see the same fields.
+async fn multipart_field(body: &axum::body::Bytes, boundary: String, name: &str) -> Option<String> {
+    let stream = Body::from(body.clone()).into_data_stream();
+    let mut form = multer::Multipart::new(stream, boundary);
+    while let Ok(Some(field)) = form.next_field().await {
+        if field.name() == Some(name) {
+            return field.text().await.ok();
+        }
+    }
+    None
+}
+
 /// On every state-changing request (POST, PUT, PATCH, DELETE): the
 /// anti-CSRF token of the session (or of the login form) must be present
-/// and right, else 403 and an audit event; and a read-only role
+/// and right (a header, or the `csrf` field of an urlencoded form or of
+/// the multipart batch upload), else 403 and an audit event; and a read-only role
 /// (auditor) is refused anything but logging out, also with 403 and an
 /// audit event.
 pub(crate) async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -220,11 +235,20 @@ pub(crate) async fn guard(State(state): State<AppState>, request: Request, next:
         .get(CSRF_HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let is_form = request
+    let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+        .unwrap_or_default()
+        .to_owned();
+    let is_form = content_type.starts_with("application/x-www-form-urlencoded");
+    // An uploaded batch file comes as multipart/form-data; an HTML form
+    // cannot set the header, so the token is its `csrf` field.
+    let multipart_boundary = if path == "/batches" {
+        multer::parse_boundary(&content_type).ok()
+    } else {
+        None
+    };
     let (parts, body) = request.into_parts();
     // Batch files are posted as forms too, under their own (larger) limit.
     let limit = if path == "/batches" {
@@ -236,6 +260,16 @@ pub(crate) async fn guard(State(state): State<AppState>, request: Request, next:
         match axum::body::to_bytes(body, limit).await {
             Ok(bytes) => {
                 let token = form_field(&bytes, "csrf").map(str::to_owned);
+                (Body::from(bytes), token)
+            }
+            Err(_) => {
+                return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response();
+            }
+        }
+    } else if let Some(boundary) = multipart_boundary {
+        match axum::body::to_bytes(body, limit).await {
+            Ok(bytes) => {
+                let token = multipart_field(&bytes, boundary, "csrf").await;
                 (Body::from(bytes), token)
             }
             Err(_) => {

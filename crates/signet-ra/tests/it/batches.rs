@@ -2,7 +2,9 @@
 //! whole and the row named; with "issue valid rows" the rest is filed;
 //! the filer cannot approve; another officer's approval starts the job;
 //! the result ZIP holds every certificate (each verified by OpenSSL) and a
-//! CSV report; an oversized upload is refused.
+//! CSV report; an oversized upload is refused. Uploaded files: a ZIP of a
+//! CSV manifest and CSR files issues like JSON lines; a ZIP with a bad
+//! row, an escaping entry name or too much inside is refused whole.
 
 use std::process::Command;
 use std::time::Duration;
@@ -14,15 +16,36 @@ use signet_store::Backend;
 use crate::ca::TestCa;
 use crate::kit::Ra;
 
-pub(crate) fn line(cn: &str) -> String {
+/// A PEM CSR for `cn` (also its one DNS SAN).
+fn csr(cn: &str) -> String {
     let key = rcgen::KeyPair::generate().unwrap();
     let mut params = rcgen::CertificateParams::new(vec![cn.to_owned()]).unwrap();
     params.distinguished_name = rcgen::DistinguishedName::new();
     params
         .distinguished_name
         .push(rcgen::DnType::CommonName, cn);
-    let csr = params.serialize_request(&key).unwrap().pem().unwrap();
-    json!({"profile": "server", "csr": csr}).to_string()
+    params.serialize_request(&key).unwrap().pem().unwrap()
+}
+
+pub(crate) fn line(cn: &str) -> String {
+    json!({"profile": "server", "csr": csr(cn)}).to_string()
+}
+
+/// A ZIP of `entries` (name, content), deflated unless `stored`.
+fn zip_of(entries: &[(&str, &[u8])], stored: bool) -> Vec<u8> {
+    use std::io::Write as _;
+    let method = if stored {
+        zip::CompressionMethod::Stored
+    } else {
+        zip::CompressionMethod::Deflated
+    };
+    let options = zip::write::SimpleFileOptions::default().compression_method(method);
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, content) in entries {
+        w.start_file(*name, options).unwrap();
+        w.write_all(content).unwrap();
+    }
+    w.finish().unwrap().into_inner()
 }
 
 /// Unpacks a batch result ZIP and checks that every certificate in it
@@ -359,4 +382,315 @@ async fn a_thousand_row_batch_issues_a_thousand_certificates_that_openssl_verifi
     assert_eq!(certs.len(), 1000);
     ra.stop().await;
     ca.stop().await;
+}
+
+async fn no_batches(ra: &Ra) -> bool {
+    ra.running()
+        .authority
+        .store()
+        .batches(&signet_store::ra::ScopePrefix::all(), 10)
+        .await
+        .unwrap()
+        .is_empty()
+}
+
+fn server_profile(c: &mut signet_ra::RaConfig) {
+    c.profiles = vec![RaProfileConfig {
+        name: "server".into(),
+        approvals: 1,
+    }];
+}
+
+#[tokio::test]
+async fn a_zip_batch_of_twenty_rows_issues_twenty_certificates_that_openssl_verifies() {
+    let ca = TestCa::start().await;
+    let ra = Ra::start_with(Some(ca.link.clone()), server_profile).await;
+    let mut admin = ra.admin().await;
+    let root = ra.root_unit().await;
+    let unit = root.to_string();
+    let mut a = ra
+        .officer(&mut admin.browser, "alice", "officer", root)
+        .await;
+    let mut b = ra.officer(&mut admin.browser, "bob", "officer", root).await;
+
+    // Row 1 (line 2) has a vetted subject with a comma inside quotes and
+    // two SANs; the others keep the CSR's subject and SANs.
+    let csrs: Vec<(String, String)> = (1..=20)
+        .map(|i| {
+            let host = format!("z{i}.zip.test");
+            (format!("csrs/{host}.csr"), csr(&host))
+        })
+        .collect();
+    let mut manifest = String::from("profile,subject,sans,csr\n");
+    manifest.push_str(&format!(
+        "server,\"CN=vetted.zip.test,O=Zip Org\",DNS:vetted.zip.test;DNS:www.vetted.zip.test,{}\n",
+        csrs[0].0
+    ));
+    for (name, _) in &csrs[1..] {
+        manifest.push_str(&format!("server,,,{name}\n"));
+    }
+    let mut entries: Vec<(&str, &[u8])> = vec![("manifest.csv", manifest.as_bytes())];
+    entries.extend(csrs.iter().map(|(n, c)| (n.as_str(), c.as_bytes())));
+    let zip = zip_of(&entries, false);
+
+    let page = a
+        .browser
+        .submit_multipart(
+            "/batches",
+            "/batches",
+            &[("org_unit_id", &unit), ("file", "")],
+            &[("upload", "batch.zip", &zip)],
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let location = page.location().unwrap().to_owned();
+    let detail = a.browser.get(&location).await;
+    assert_eq!(detail.element_text("batch-total").as_deref(), Some("20"));
+    b.browser
+        .submit(&location, &format!("{location}/approve"), &[])
+        .await
+        .assert_redirect(&location);
+    let mut done = false;
+    for _ in 0..300 {
+        let page = b.browser.get(&location).await;
+        if page.element_text("batch-status").as_deref() == Some("done") {
+            assert_eq!(page.element_text("batch-issued").as_deref(), Some("20"));
+            done = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(done, "the batch job did not finish");
+
+    let raw = a.browser.get_bytes(&format!("{location}/result.zip")).await;
+    let (_dir, certs) = verified_certificates(&raw, &ca.root_pem);
+    assert_eq!(certs.len(), 20);
+    // Manifest line 2 is the vetted row: its subject and SANs replaced
+    // the CSR's.
+    let vetted = certs
+        .iter()
+        .find(|c| {
+            c.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("00002-")
+        })
+        .unwrap();
+    let out = Command::new("openssl")
+        .args([
+            "x509",
+            "-noout",
+            "-subject",
+            "-ext",
+            "subjectAltName",
+            "-in",
+        ])
+        .arg(vetted)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Zip Org") && text.contains("www.vetted.zip.test"),
+        "{text}"
+    );
+    assert!(!text.contains("z1.zip.test"), "{text}");
+    ra.stop().await;
+    ca.stop().await;
+}
+
+#[tokio::test]
+async fn a_zip_batch_with_one_bad_csr_row_names_that_row_and_issues_nothing() {
+    let ra = Ra::start_with(None, server_profile).await;
+    let mut admin = ra.admin().await;
+    let root = ra.root_unit().await;
+    let unit = root.to_string();
+    let mut a = ra
+        .officer(&mut admin.browser, "alice", "officer", root)
+        .await;
+    let good: Vec<String> = (1..=4).map(|i| csr(&format!("b{i}.zip.test"))).collect();
+    // Line 4 names a file that is not a CSR; the rest are fine.
+    let manifest = "profile,subject,sans,csr\n\
+        server,,DNS:b1.zip.test,1.csr\n\
+        server,\"CN=b2.zip.test,O=Quoted Org\",,2.csr\n\
+        server,,,bad.csr\n\
+        server,,DNS:b3.zip.test;IP:10.0.0.1,3.csr\n\
+        server,,,4.csr\n";
+    let zip = zip_of(
+        &[
+            ("manifest.csv", manifest.as_bytes()),
+            ("1.csr", good[0].as_bytes()),
+            ("2.csr", good[1].as_bytes()),
+            (
+                "bad.csr",
+                b"-----BEGIN CERTIFICATE REQUEST-----\nnot a CSR\n",
+            ),
+            ("3.csr", good[2].as_bytes()),
+            ("4.csr", good[3].as_bytes()),
+        ],
+        false,
+    );
+    let page = a
+        .browser
+        .submit_multipart(
+            "/batches",
+            "/batches",
+            &[("org_unit_id", &unit)],
+            &[("upload", "batch.zip", &zip)],
+        )
+        .await;
+    assert_eq!(page.status, 400, "{}", page.body);
+    assert!(page.body.contains("id=\"row-4\""), "{}", page.body);
+    for line in [2, 3, 5, 6] {
+        assert!(
+            !page.body.contains(&format!("id=\"row-{line}\"")),
+            "line {line}: {}",
+            page.body
+        );
+    }
+    assert!(no_batches(&ra).await);
+
+    // The same file as JSON lines names its own line numbers the same way.
+    let jsonl = good
+        .iter()
+        .map(|c| json!({"profile": "server", "csr": c}).to_string())
+        .chain([r#"{"profile": "server", "csr": "not a CSR"}"#.to_owned()])
+        .collect::<Vec<_>>()
+        .join("\n");
+    let page = a
+        .browser
+        .submit_multipart(
+            "/batches",
+            "/batches",
+            &[("org_unit_id", &unit)],
+            &[("upload", "batch.jsonl", jsonl.as_bytes())],
+        )
+        .await;
+    assert_eq!(page.status, 400, "{}", page.body);
+    assert!(page.body.contains("id=\"row-5\""), "{}", page.body);
+    assert!(no_batches(&ra).await);
+
+    // "Issue valid rows" files the four good ones.
+    let page = a
+        .browser
+        .submit_multipart(
+            "/batches",
+            "/batches",
+            &[("org_unit_id", &unit), ("issue_valid_rows", "on")],
+            &[("upload", "batch.zip", &zip)],
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let detail = a.browser.get(page.location().unwrap()).await;
+    assert_eq!(detail.element_text("batch-total").as_deref(), Some("4"));
+    ra.stop().await;
+}
+
+#[tokio::test]
+async fn a_zip_batch_with_an_entry_escaping_the_archive_is_refused() {
+    let ra = Ra::start_with(None, server_profile).await;
+    let mut admin = ra.admin().await;
+    let root = ra.root_unit().await;
+    let unit = root.to_string();
+    let mut a = ra
+        .officer(&mut admin.browser, "alice", "officer", root)
+        .await;
+    let good = csr("e1.zip.test");
+    let manifest = "profile,subject,sans,csr\nserver,,,1.csr\n";
+    for evil in ["../evil", "/etc/evil", "csrs/../../evil"] {
+        let zip = zip_of(
+            &[
+                ("manifest.csv", manifest.as_bytes()),
+                ("1.csr", good.as_bytes()),
+                (evil, b"owned"),
+            ],
+            false,
+        );
+        let page = a
+            .browser
+            .submit_multipart(
+                "/batches",
+                "/batches",
+                &[("org_unit_id", &unit)],
+                &[("upload", "batch.zip", &zip)],
+            )
+            .await;
+        assert_eq!(page.status, 400, "{evil}: {}", page.body);
+        assert!(page.body.contains("leaves the archive"), "{}", page.body);
+    }
+    assert!(no_batches(&ra).await);
+    ra.stop().await;
+}
+
+#[tokio::test]
+async fn an_oversized_batch_upload_gets_413_and_a_zip_bomb_is_refused() {
+    let ra = Ra::start_with(None, |c| {
+        server_profile(c);
+        c.server.max_upload_bytes = 64 * 1024;
+    })
+    .await;
+    let mut admin = ra.admin().await;
+    let root = ra.root_unit().await;
+    let unit = root.to_string();
+    let mut a = ra
+        .officer(&mut admin.browser, "alice", "officer", root)
+        .await;
+    let good = csr("o1.zip.test");
+    let manifest = "profile,subject,sans,csr\nserver,,,1.csr\n";
+    // Stored, so the upload itself is over the limit.
+    let padding = vec![b'x'; 100 * 1024];
+    let zip = zip_of(
+        &[
+            ("manifest.csv", manifest.as_bytes()),
+            ("1.csr", good.as_bytes()),
+            ("padding.bin", &padding),
+        ],
+        true,
+    );
+    let page = a
+        .browser
+        .submit_multipart(
+            "/batches",
+            "/batches",
+            &[("org_unit_id", &unit)],
+            &[("upload", "batch.zip", &zip)],
+        )
+        .await;
+    assert_eq!(page.status, 413, "{}", page.body);
+
+    // A small upload that inflates past the limit is refused as a whole.
+    let zeros = vec![0u8; 8 * 1024 * 1024];
+    let bomb = zip_of(
+        &[
+            ("manifest.csv", manifest.as_bytes()),
+            ("1.csr", good.as_bytes()),
+            ("zeros.bin", &zeros),
+        ],
+        false,
+    );
+    assert!(bomb.len() < 64 * 1024);
+    let page = a
+        .browser
+        .submit_multipart(
+            "/batches",
+            "/batches",
+            &[("org_unit_id", &unit)],
+            &[("upload", "batch.zip", &bomb)],
+        )
+        .await;
+    assert_eq!(page.status, 400, "{}", page.body);
+    assert!(page.body.contains("unpacks to more bytes"), "{}", page.body);
+
+    // Without the anti-CSRF field, a multipart upload is refused.
+    let page = a
+        .browser
+        .request_bytes(
+            http::Method::POST,
+            "/batches",
+            Some(b"--b\r\nContent-Disposition: form-data; name=\"org_unit_id\"\r\n\r\n1\r\n--b--\r\n".to_vec()),
+            &[("content-type", "multipart/form-data; boundary=b")],
+        )
+        .await;
+    assert_eq!(page.status, 403, "{}", page.body);
+    assert!(no_batches(&ra).await);
+    ra.stop().await;
 }

@@ -131,6 +131,18 @@ impl Browser {
         body: Option<String>,
         extra: &[(&str, &str)],
     ) -> Page {
+        self.request_bytes(method, path, body.map(String::into_bytes), extra)
+            .await
+    }
+
+    /// Like [`Self::request`] with a binary body (uploaded files).
+    pub async fn request_bytes(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+        extra: &[(&str, &str)],
+    ) -> Page {
         let mut builder = Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.base));
@@ -235,5 +247,51 @@ impl Browser {
         let mut fields = vec![("csrf", csrf.as_str())];
         fields.extend_from_slice(form);
         self.post(action, &fields).await
+    }
+
+    /// GETs `form_page`, then POSTs `fields` and `files` (field name, file
+    /// name, content) to `action` as multipart/form-data (RFC 7578) with
+    /// that page's anti-CSRF value first, as a browser sends a form with a
+    /// file input.
+    pub async fn submit_multipart(
+        &mut self,
+        form_page: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, &[u8])],
+    ) -> Page {
+        let page = self.get(form_page).await;
+        let csrf = page.csrf();
+        let boundary = "----signet-test-boundary-7d2f1c";
+        let mut body = Vec::new();
+        let mut all = vec![("csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        for (name, value) in all {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        for (name, file_name, content) in files {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(content);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let content_type = format!("multipart/form-data; boundary={boundary}");
+        self.request_bytes(
+            Method::POST,
+            action,
+            Some(body),
+            &[("content-type", &content_type)],
+        )
+        .await
     }
 }

@@ -2,7 +2,7 @@
 //! decisions, the result ZIP.
 
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequest as _, Multipart, Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use minijinja::context;
@@ -11,7 +11,7 @@ use serde::Deserialize;
 use signet_store::ra::BatchRecord;
 
 use super::{form_error, see_other};
-use crate::authority::{BatchFiling, RowError};
+use crate::authority::{BatchFiling, BatchUpload, RowError};
 use crate::error::RaError;
 use crate::roles::Permission;
 use crate::web::AppState;
@@ -83,21 +83,107 @@ pub(crate) struct UploadForm {
     issue_valid_rows: Option<String>,
 }
 
+/// The batch form, sent either urlencoded (pasted JSON lines only) or as
+/// multipart/form-data (pasted text, or a `.jsonl` or `.zip` file).
+struct Upload {
+    org_unit_id: i64,
+    file: BatchUpload,
+    issue_valid_rows: bool,
+}
+
+fn malformed() -> RaError {
+    RaError::Invalid {
+        field: "file",
+        key: "error.batch_upload_malformed",
+    }
+}
+
+impl Upload {
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, RaError> {
+        let multipart = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("multipart/form-data"));
+        if !multipart {
+            let Form(form) = Form::<UploadForm>::from_request(request, state)
+                .await
+                .map_err(|_| malformed())?;
+            return Ok(Self {
+                org_unit_id: form.org_unit_id,
+                file: BatchUpload::JsonLines(form.file),
+                issue_valid_rows: form.issue_valid_rows.is_some(),
+            });
+        }
+        let mut parts = Multipart::from_request(request, state)
+            .await
+            .map_err(|_| malformed())?;
+        let (mut unit, mut pasted, mut uploaded, mut issue_valid_rows) = (None, None, None, false);
+        while let Some(field) = parts.next_field().await.map_err(|_| malformed())? {
+            match field.name().unwrap_or_default() {
+                "org_unit_id" => {
+                    let text = field.text().await.map_err(|_| malformed())?;
+                    unit = text.trim().parse::<i64>().ok();
+                }
+                "file" => pasted = Some(field.text().await.map_err(|_| malformed())?),
+                "upload" => {
+                    let name = field.file_name().unwrap_or_default().to_owned();
+                    let bytes = field.bytes().await.map_err(|_| malformed())?;
+                    // A browser sends an empty part when no file was chosen.
+                    if !bytes.is_empty() {
+                        uploaded = Some((name, bytes.to_vec()));
+                    }
+                }
+                "issue_valid_rows" => issue_valid_rows = true,
+                // `csrf` was checked by the guard.
+                _ => {}
+            }
+        }
+        let pasted = pasted.filter(|p| !p.trim().is_empty());
+        let file = match (pasted, uploaded) {
+            (Some(text), None) => BatchUpload::JsonLines(text),
+            (None, Some((name, bytes))) => BatchUpload::from_file(&name, bytes)?,
+            (Some(_), Some(_)) => {
+                return Err(RaError::Invalid {
+                    field: "file",
+                    key: "error.batch_two_files",
+                });
+            }
+            (None, None) => {
+                return Err(RaError::Invalid {
+                    field: "file",
+                    key: "error.batch_empty",
+                });
+            }
+        };
+        Ok(Self {
+            org_unit_id: unit.ok_or_else(malformed)?,
+            file,
+            issue_valid_rows,
+        })
+    }
+}
+
 /// POST /batches: validate every row, file the batch or show the errors.
 pub(crate) async fn upload(
     State(state): State<AppState>,
     a: Active,
-    Form(form): Form<UploadForm>,
+    request: Request,
 ) -> WebResult {
-    let result = state
-        .ra
-        .file_batch(
-            &a.caller,
-            form.org_unit_id,
-            &form.file,
-            form.issue_valid_rows.is_some(),
-        )
-        .await;
+    let result = match Upload::from_request(request, &state).await {
+        Ok(form) => {
+            state
+                .ra
+                .file_batch_upload(
+                    &a.caller,
+                    form.org_unit_id,
+                    form.file,
+                    form.issue_valid_rows,
+                )
+                .await
+        }
+        Err(e) => Err(e),
+    };
     match result {
         Ok(BatchFiling::Filed { batch, .. }) => {
             Ok(see_other(&format!("/batches/{}", batch.uid), &[]))
