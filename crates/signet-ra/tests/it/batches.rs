@@ -96,6 +96,28 @@ pub(crate) fn verified_certificates(
     (dir, certs)
 }
 
+/// Subject and SANs, as `openssl x509` prints them, of the result file
+/// whose name starts with `prefix` (its row number).
+fn subject_and_sans(certs: &[std::path::PathBuf], prefix: &str) -> String {
+    let file = certs
+        .iter()
+        .find(|c| c.file_name().unwrap().to_string_lossy().starts_with(prefix))
+        .unwrap();
+    let out = Command::new("openssl")
+        .args([
+            "x509",
+            "-noout",
+            "-subject",
+            "-ext",
+            "subjectAltName",
+            "-in",
+        ])
+        .arg(file)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 #[tokio::test]
 async fn a_batch_is_validated_whole_approved_by_another_officer_and_issued_in_the_background() {
     batch_flow(Backend::Sqlite).await;
@@ -252,28 +274,7 @@ async fn batch_flow(backend: Backend) {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    let vetted = certs
-        .iter()
-        .find(|c| {
-            c.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("00001-")
-        })
-        .unwrap();
-    let out = Command::new("openssl")
-        .args([
-            "x509",
-            "-noout",
-            "-subject",
-            "-ext",
-            "subjectAltName",
-            "-in",
-        ])
-        .arg(vetted)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = subject_and_sans(&certs, "00001-");
     assert!(
         text.contains("vetted.example.test") && text.contains("Vetted Org"),
         "{text}"
@@ -467,28 +468,7 @@ async fn a_zip_batch_of_twenty_rows_issues_twenty_certificates_that_openssl_veri
     assert_eq!(certs.len(), 20);
     // Manifest line 2 is the vetted row: its subject and SANs replaced
     // the CSR's.
-    let vetted = certs
-        .iter()
-        .find(|c| {
-            c.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("00002-")
-        })
-        .unwrap();
-    let out = Command::new("openssl")
-        .args([
-            "x509",
-            "-noout",
-            "-subject",
-            "-ext",
-            "subjectAltName",
-            "-in",
-        ])
-        .arg(vetted)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = subject_and_sans(&certs, "00002-");
     assert!(
         text.contains("Zip Org") && text.contains("www.vetted.zip.test"),
         "{text}"
