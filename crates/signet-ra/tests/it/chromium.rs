@@ -551,8 +551,11 @@ async fn a_thousand_row_batch_runs_to_done_in_chromium() {
     let mut seen = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let issued: u32 = alice.text("#batch-issued").trim().parse().unwrap_or(0);
-        let status = alice.text("#batch-status");
+        // One read of the whole document: the page reloads itself, so an
+        // element found a moment ago may be gone by the next call.
+        let page = alice.source();
+        let issued: u32 = text_of(&page, "batch-issued").parse().unwrap_or(0);
+        let status = text_of(&page, "batch-status");
         if seen.last() != Some(&issued) {
             seen.push(issued);
             if issued > 0 && issued < 1000 {
@@ -575,6 +578,15 @@ async fn a_thousand_row_batch_runs_to_done_in_chromium() {
     let (_dir, certs) = crate::batches::verified_certificates(&zip, &ca.root_pem);
     assert_eq!(certs.len(), 1000);
     ra.stop().await;
+}
+
+/// The text of the element with `id` in a page's source ("" if absent).
+fn text_of(page: &str, id: &str) -> String {
+    let marker = format!("id=\"{id}\">");
+    page.split_once(&marker)
+        .and_then(|(_, rest)| rest.split_once('<'))
+        .map(|(text, _)| text.trim().to_owned())
+        .unwrap_or_default()
 }
 
 /// `openssl verify` of the first certificate of `chain` (the rest as
