@@ -11,6 +11,7 @@
     clippy::indexing_slicing
 )]
 
+mod api_fuzz;
 mod bad_input;
 mod crash;
 mod dual;
