@@ -11,6 +11,7 @@
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -62,7 +63,10 @@ impl Driver {
             .local_addr()
             .unwrap()
             .port();
+        // Its own process group, so that dropping the driver also ends
+        // the browsers it started, even when a test fails half way.
         let child = Command::new("chromedriver")
+            .process_group(0)
             .arg(format!("--port={port}"))
             .env("HOME", home.path())
             .stdout(Stdio::null())
@@ -114,6 +118,11 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-KILL")
+            .arg("--")
+            .arg(format!("-{}", self.child.id()))
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
