@@ -11,7 +11,6 @@
 //! Key material is stored only wrapped (`wrapped` columns); this module
 //! never sees a key in plaintext and never logs a column's value.
 
-use sha2::{Digest as _, Sha256};
 use signet_core::Timestamp;
 use sqlx::{Postgres, Sqlite, Transaction};
 
@@ -345,28 +344,21 @@ const CHAIN_DOMAIN: &[u8] = b"signet-kmc-audit-v1";
 /// The chain hash of an entry: SHA-256 over a domain tag, the previous hash,
 /// the sequence number, the time and every field, length-prefixed.
 pub fn audit_chain_hash(prev_hash: &[u8], seq: i64, entry: &AuditEntry) -> [u8; 32] {
-    let mut h = Sha256::new();
-    h.update(CHAIN_DOMAIN);
-    hash_field(&mut h, prev_hash);
-    h.update(seq.to_be_bytes());
-    h.update(entry.at.unix().to_be_bytes());
-    for text in [
-        &entry.actor,
-        &entry.actor_role,
-        &entry.client,
-        &entry.action,
-        &entry.target,
-        &entry.outcome,
-        &entry.detail,
-    ] {
-        hash_field(&mut h, text.as_bytes());
-    }
-    h.finalize().into()
-}
-
-fn hash_field(h: &mut Sha256, bytes: &[u8]) {
-    h.update(u64::try_from(bytes.len()).unwrap_or(u64::MAX).to_be_bytes());
-    h.update(bytes);
+    crate::chain::link_hash(
+        CHAIN_DOMAIN,
+        prev_hash,
+        seq,
+        entry.at.unix(),
+        &[
+            &entry.actor,
+            &entry.actor_role,
+            &entry.client,
+            &entry.action,
+            &entry.target,
+            &entry.outcome,
+            &entry.detail,
+        ],
+    )
 }
 
 fn ts(secs: Option<i64>) -> Option<Timestamp> {

@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 mod ca;
+mod chain;
 mod database;
 mod error;
 mod journal;

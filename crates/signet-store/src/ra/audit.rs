@@ -7,7 +7,6 @@
 //! action it records, and takes the one-row `audit_head` lock first, so
 //! appends are serialised and the chain never forks.
 
-use sha2::{Digest as _, Sha256};
 use signet_core::Timestamp;
 
 use super::{RaStore, RaTx, on_tx};
@@ -88,29 +87,21 @@ pub struct AuditFilter {
 /// hash, and every column of the event, each length-prefixed so that no
 /// two different events encode alike.
 pub fn chain_hash(prev_hash: &[u8], seq: i64, entry: &AuditEntry) -> [u8; 32] {
-    let mut h = Sha256::new();
-    h.update(CHAIN_DOMAIN);
-    field(&mut h, prev_hash);
-    h.update(seq.to_be_bytes());
-    h.update(entry.at.unix().to_be_bytes());
-    for text in [
-        &entry.actor_kind,
-        &entry.actor,
-        &entry.action,
-        &entry.target,
-        &entry.outcome,
-        &entry.source_ip,
-        &entry.details,
-    ] {
-        field(&mut h, text.as_bytes());
-    }
-    h.finalize().into()
-}
-
-fn field(h: &mut Sha256, bytes: &[u8]) {
-    // usize always fits in u64 on the platforms Rust supports.
-    h.update(u64::try_from(bytes.len()).unwrap_or(u64::MAX).to_be_bytes());
-    h.update(bytes);
+    crate::chain::link_hash(
+        CHAIN_DOMAIN,
+        prev_hash,
+        seq,
+        entry.at.unix(),
+        &[
+            &entry.actor_kind,
+            &entry.actor,
+            &entry.action,
+            &entry.target,
+            &entry.outcome,
+            &entry.source_ip,
+            &entry.details,
+        ],
+    )
 }
 
 type EventRow = (
