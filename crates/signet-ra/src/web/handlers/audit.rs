@@ -2,8 +2,7 @@
 //! administrators).
 
 use axum::extract::{Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::IntoResponse;
+use axum::http::StatusCode;
 use minijinja::context;
 use minijinja::value::{Serde, Value};
 use serde::{Deserialize, Serialize};
@@ -211,17 +210,11 @@ pub(crate) async fn export(
         csv.push_str(&line.join(","));
         csv.push_str("\r\n");
     }
-    let mut response = csv.into_response();
-    let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    h.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_static("attachment; filename=\"signet-audit.csv\""),
-    );
-    Ok(response)
+    Ok(super::attachment(
+        csv,
+        "text/csv; charset=utf-8",
+        "signet-audit.csv",
+    ))
 }
 
 #[cfg(test)]

@@ -3,8 +3,7 @@
 
 use axum::Form;
 use axum::extract::{FromRequest as _, Multipart, Path, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::IntoResponse;
+use axum::http::{StatusCode, header};
 use minijinja::context;
 use minijinja::value::Value;
 use serde::Deserialize;
@@ -273,14 +272,9 @@ pub(crate) async fn result(
     Path(uid): Path<String>,
 ) -> WebResult {
     let zip = state.ra.batch_result_zip(&a.caller, &uid).await?;
-    let mut response = zip.into_response();
-    let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/zip"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"batch-{uid}.zip\"")) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    Ok(response)
+    Ok(super::attachment(
+        zip,
+        "application/zip",
+        &format!("batch-{uid}.zip"),
+    ))
 }

@@ -4,8 +4,7 @@
 
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::IntoResponse;
+use axum::http::{HeaderValue, StatusCode};
 use minijinja::context;
 use minijinja::value::{Serde, Value};
 use serde::Deserialize;
@@ -242,15 +241,9 @@ pub(crate) async fn health(State(state): State<AppState>, a: Active) -> WebResul
     )
 }
 
-/// A file download: `body` as `content_type`, saved as `name`.
+/// A file download, as a handler's answer.
 fn attachment(body: Vec<u8>, content_type: &'static str, name: &str) -> WebResult {
-    let mut response = body.into_response();
-    let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    Ok(response)
+    Ok(super::attachment(body, content_type, name))
 }
 
 /// GET /requests/{uid}/encryption.pem: the encryption certificate of a

@@ -29,6 +29,22 @@ pub(crate) fn see_other(location: &str, cookies: &[HeaderValue]) -> Response {
     response
 }
 
+/// A file download: `body` as `content_type`, saved as `name`.
+pub(crate) fn attachment(
+    body: impl Into<Vec<u8>>,
+    content_type: &'static str,
+    name: &str,
+) -> Response {
+    let mut response = body.into().into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    // Names are built from serials, uids and fixed words: valid header values.
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    response
+}
+
 /// Errors a form shows next to itself (status and message key); others
 /// go to the error page.
 pub(crate) fn form_error(e: RaError) -> Result<(StatusCode, &'static str), WebError> {

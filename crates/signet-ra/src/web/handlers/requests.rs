@@ -3,8 +3,7 @@
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::IntoResponse;
+use axum::http::StatusCode;
 use minijinja::context;
 use minijinja::value::{Serde, Value};
 use serde::{Deserialize, Serialize};
@@ -454,17 +453,7 @@ async fn download(state: &AppState, a: &Active, uid: &str, with_chain: bool) -> 
     } else {
         format!("{serial}.pem")
     };
-    let mut response = pem.into_response();
-    let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/x-pem-file"),
-    );
-    // Serials are lowercase hex: always a valid header value.
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    Ok(response)
+    Ok(super::attachment(pem, "application/x-pem-file", &name))
 }
 
 /// GET /requests/{uid}/certificate.pem.
@@ -487,16 +476,11 @@ pub(crate) async fn certificate_der(
         .ok()
         .and_then(|certs| certs.into_iter().next())
         .ok_or_else(|| WebError(RaError::internal("stored certificate is not PEM")))?;
-    let mut response = der.into_response();
-    let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/pkix-cert"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{serial}.cer\"")) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    Ok(response)
+    Ok(super::attachment(
+        der,
+        "application/pkix-cert",
+        &format!("{serial}.cer"),
+    ))
 }
 
 /// GET /requests/{uid}/chain.pem.
