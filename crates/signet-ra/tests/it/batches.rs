@@ -238,42 +238,10 @@ async fn batch_flow(backend: Backend) {
     // The result ZIP: ten certificates with chains, and the report.
     let zip = a.browser.get(&format!("{location}/result.zip")).await;
     assert_eq!(zip.header("content-type"), Some("application/zip"));
-    let dir = tempfile::tempdir().unwrap();
     let raw = a.browser.get_bytes(&format!("{location}/result.zip")).await;
-    let path = dir.path().join("result.zip");
-    std::fs::write(&path, &raw).unwrap();
-    let out = Command::new("unzip")
-        .arg("-q")
-        .arg(&path)
-        .arg("-d")
-        .arg(dir.path().join("x"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let certs: Vec<_> = std::fs::read_dir(dir.path().join("x/certificates"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+    // Every certificate verifies (each file: certificate and chain).
+    let (dir, certs) = verified_certificates(&raw, &ca.root_pem);
     assert_eq!(certs.len(), 10);
-    for cert in &certs {
-        let out = Command::new("openssl")
-            .args(["verify", "-CAfile"])
-            .arg(&ca.root_pem)
-            .arg("-untrusted")
-            .arg(cert)
-            .arg(cert)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
     let text = subject_and_sans(&certs, "00001-");
     assert!(
         text.contains("vetted.example.test") && text.contains("Vetted Org"),
