@@ -19,12 +19,14 @@ pub mod names;
 pub mod ocsp;
 
 pub mod pem;
+pub mod pkcs12;
 pub mod profile;
 pub mod public_key;
 pub mod revocation;
 pub mod serial;
 pub mod shamir;
 pub mod signer;
+pub mod subscriber_key;
 
 pub use algorithm::{HashAlgorithm, KeyType, SignatureAlgorithm};
 pub use clock::{Clock, FixedClock, SystemClock, Timestamp};
