@@ -1,0 +1,260 @@
+//! Batches through the REST API (`POST /api/v1/batches`): the rows of a
+//! console batch (profile, CSR, optional vetted subject and SANs), filed by
+//! an API client. The client's scope and registered profiles apply to
+//! every row; every row is validated before anything is stored, and with a
+//! bad row nothing is filed unless the client asked to issue the valid
+//! rows. As for the client's single enrolments its registration is the
+//! approval, so the batch is filed `running` and the background job of
+//! [`super::batches`] starts at once (each row keeps its own CA request id
+//! `ra:<uid>`, so a job resumed after a restart never issues twice).
+
+use std::sync::Arc;
+
+use rand::RngExt as _;
+use signet_store::ra::{BatchRecord, NewRequest};
+
+use super::RegistrationAuthority;
+use super::api::ApiPrincipal;
+use super::batches::{BatchFiling, BatchLine, RowError};
+use crate::audit::{AuditEvent, Outcome};
+use crate::error::RaError;
+use crate::roles::Permission;
+
+/// A batch as an API client sends it.
+#[derive(Debug)]
+pub struct ApiBatch {
+    /// Unit the certificates belong to; default the client's own.
+    pub org_unit_id: Option<i64>,
+    /// File the valid rows even if some are bad.
+    pub issue_valid_rows: bool,
+    /// The rows, in order; row `n` (from 1) is element `n - 1`.
+    pub rows: Vec<ApiBatchRow>,
+}
+
+/// One row of an [`ApiBatch`].
+#[derive(Clone, Debug)]
+pub struct ApiBatchRow {
+    /// A profile the client is registered for.
+    pub profile: String,
+    /// PKCS#10, PEM.
+    pub csr: String,
+    /// Subject DN (RFC 4514) replacing the CSR's.
+    pub subject: Option<String>,
+    /// SANs replacing the CSR's.
+    pub sans: Option<Vec<String>>,
+}
+
+struct Filed {
+    line: usize,
+    profile: String,
+    csr_pem: String,
+    subject: String,
+    subject_override: Option<String>,
+    sans_override: Option<String>,
+}
+
+impl RegistrationAuthority {
+    /// Validates and files an API client's batch and starts its job (see
+    /// the module documentation).
+    pub async fn api_file_batch(
+        self: &Arc<Self>,
+        p: &ApiPrincipal,
+        batch: ApiBatch,
+    ) -> Result<BatchFiling, RaError> {
+        let caller = &p.caller;
+        self.require(caller, Permission::FileRequests, "batch.file")
+            .await?;
+        if batch.rows.is_empty() {
+            return Err(RaError::Invalid {
+                field: "rows",
+                key: "error.batch_empty",
+            });
+        }
+        if batch.rows.len() > self.settings.batch_max_rows {
+            return Err(RaError::Invalid {
+                field: "rows",
+                key: "error.batch_too_many_rows",
+            });
+        }
+        let unit_id = batch.org_unit_id.unwrap_or(p.client.org_unit_id);
+        let unit = self
+            .store
+            .org_unit(unit_id)
+            .await?
+            .filter(|u| caller.scope.covers(u));
+        let Some(unit) = unit else {
+            return self
+                .deny(caller, "batch.file", &format!("org_unit:{unit_id}"))
+                .await;
+        };
+        let total = batch.rows.len();
+        let (valid, errors) = self.check_rows(p, batch.rows).await?;
+        if (!errors.is_empty() && !batch.issue_valid_rows) || valid.is_empty() {
+            self.audit
+                .record_or_log(
+                    &AuditEvent::by(caller, "batch.file")
+                        .outcome(Outcome::Denied)
+                        .detail("rows", total)
+                        .detail("bad_rows", errors.len())
+                        .detail(
+                            "first_bad_lines",
+                            errors.iter().take(20).map(|e| e.line).collect::<Vec<_>>(),
+                        ),
+                )
+                .await;
+            return Ok(BatchFiling::Refused { errors, total });
+        }
+        let uid = format!("{:032x}", rand::rng().random::<u128>());
+        let now = self.clock.now();
+        let count = i64::try_from(valid.len()).unwrap_or(i64::MAX);
+        let mut tx = self.store.begin().await?;
+        let batch_id = tx
+            .create_api_batch(&uid, unit.id, p.client.id, count, now)
+            .await?;
+        let filed_rows = valid.len();
+        let requests: Vec<NewRequest> = valid
+            .into_iter()
+            .map(|row| NewRequest {
+                uid: format!("{:032x}", rand::rng().random::<u128>()),
+                org_unit_id: unit.id,
+                profile: row.profile,
+                csr_pem: row.csr_pem,
+                subject: row.subject,
+                approvals_required: 0,
+                status: "approved",
+                filed_by: None,
+                api_client_id: Some(p.client.id),
+                comment: String::new(),
+                batch: Some((batch_id, i64::try_from(row.line).unwrap_or(i64::MAX))),
+                renewal_of: None,
+                subject_override: row.subject_override,
+                sans_override: row.sans_override,
+                now,
+            })
+            .collect();
+        tx.create_requests(&requests).await?;
+        drop(requests);
+        self.audit
+            .append(
+                &mut tx,
+                &AuditEvent::by(caller, "batch.file")
+                    .target(format!("batch:{uid}"))
+                    .detail("org_unit", unit.id)
+                    .detail("rows", total)
+                    .detail("filed_rows", filed_rows)
+                    .detail(
+                        "skipped_lines",
+                        errors.iter().map(|e| e.line).collect::<Vec<_>>(),
+                    )
+                    .detail("approvals_required", 0)
+                    .detail("status", "running"),
+            )
+            .await?;
+        tx.commit().await?;
+        self.spawn_batch_job(batch_id);
+        let batch = self.api_batch(p, &uid).await?;
+        Ok(BatchFiling::Filed {
+            batch,
+            skipped: errors,
+        })
+    }
+
+    /// Checks every row (the CSR signatures on all cores: they are most
+    /// of the work); the valid rows and the bad ones, in row order.
+    async fn check_rows(
+        self: &Arc<Self>,
+        p: &ApiPrincipal,
+        rows: Vec<ApiBatchRow>,
+    ) -> Result<(Vec<Filed>, Vec<RowError>), RaError> {
+        let parts = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let per_part = rows.len().div_ceil(parts).max(1);
+        let registered: Arc<Vec<String>> =
+            Arc::new(p.client.profiles.split(',').map(str::to_owned).collect());
+        let mut numbered = rows.into_iter().enumerate().peekable();
+        let mut tasks = Vec::new();
+        while numbered.peek().is_some() {
+            let part: Vec<(usize, ApiBatchRow)> = numbered.by_ref().take(per_part).collect();
+            let (ra, registered) = (Arc::clone(self), Arc::clone(&registered));
+            tasks.push(tokio::task::spawn_blocking(move || {
+                part.into_iter()
+                    .map(|(i, row)| {
+                        let line = i + 1;
+                        ra.check_row(&registered, row, line)
+                            .map_err(|key| RowError { line, key })
+                    })
+                    .collect::<Vec<_>>()
+            }));
+        }
+        let (mut valid, mut errors) = (Vec::new(), Vec::new());
+        for task in tasks {
+            let checked = task
+                .await
+                .map_err(|e| RaError::internal(format!("batch row check: {e}")))?;
+            for result in checked {
+                match result {
+                    Ok(row) => valid.push(row),
+                    Err(e) => errors.push(e),
+                }
+            }
+        }
+        Ok((valid, errors))
+    }
+
+    /// One row: an offered profile this client is registered for, then the
+    /// console's checks (CSR signature, subject and SAN syntax).
+    fn check_row(
+        &self,
+        registered: &[String],
+        row: ApiBatchRow,
+        line: usize,
+    ) -> Result<Filed, &'static str> {
+        // The RA's own offer first (as the console names it), then the
+        // client's registration.
+        if self.settings.profile(&row.profile).is_some() && !registered.contains(&row.profile) {
+            return Err("error.profile_not_registered");
+        }
+        let (row, subject, _) = self.validate_line(BatchLine {
+            profile: row.profile,
+            csr: row.csr,
+            subject: row.subject,
+            sans: row.sans,
+        })?;
+        Ok(Filed {
+            line,
+            csr_pem: format!("{}\n", row.csr.trim()),
+            subject,
+            sans_override: match &row.sans {
+                Some(sans) => Some(serde_json::to_string(sans).map_err(|_| "error.invalid_sans")?),
+                None => None,
+            },
+            subject_override: row.subject,
+            profile: row.profile,
+        })
+    }
+
+    /// The batch `uid`, if it is in the client's scope.
+    pub async fn api_batch(&self, p: &ApiPrincipal, uid: &str) -> Result<BatchRecord, RaError> {
+        self.scoped_batch(&p.caller, uid).await
+    }
+
+    /// The result ZIP of batch `uid` (in the client's scope), once its job
+    /// is done; a running batch is a conflict.
+    pub async fn api_batch_result(&self, p: &ApiPrincipal, uid: &str) -> Result<Vec<u8>, RaError> {
+        let batch = self.api_batch(p, uid).await?;
+        if batch.status != "done" {
+            return Err(RaError::Conflict {
+                key: "error.batch_not_done",
+            });
+        }
+        let zip = self.batch_result_zip(&p.caller, uid).await?;
+        self.audit
+            .record_or_log(
+                &AuditEvent::by(&p.caller, "batch.download")
+                    .target(format!("batch:{uid}"))
+                    .detail("issued", batch.issued)
+                    .detail("failed", batch.failed),
+            )
+            .await;
+        Ok(zip)
+    }
+}
