@@ -268,4 +268,8 @@ pub enum BenchWhat {
     /// issuance, and data-key encrypt/decrypt operations per second for
     /// 1 KiB, through the running CA and KMC over mutual TLS.
     Kmc(crate::commands::bench_kmc::BenchKmcArgs),
+    /// N certificates through the RA's batch API (submit, poll, result
+    /// ZIP) against N through the CA alone, on a fresh home the benchmark
+    /// makes, with the RA's peak memory.
+    RaBatch(crate::commands::bench_ra::BenchRaArgs),
 }

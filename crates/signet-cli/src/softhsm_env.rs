@@ -40,7 +40,9 @@ fn wanted(command: &Command) -> Result<Option<PathBuf>, CliError> {
             crate::cli::BenchWhat::Issue { home, .. } => {
                 from_ca_config(&Layout::new(home)?.ca_config())
             }
-            crate::cli::BenchWhat::Crl { .. } | crate::cli::BenchWhat::Ocsp { .. } => Ok(None),
+            crate::cli::BenchWhat::Crl { .. }
+            | crate::cli::BenchWhat::Ocsp { .. }
+            | crate::cli::BenchWhat::RaBatch(_) => Ok(None),
             crate::cli::BenchWhat::Kmc(kmc) => {
                 from_ca_config(&crate::commands::bench_kmc::ca_config_path(kmc)?)
             }

@@ -48,7 +48,15 @@ pub struct RaConfig {
     /// without it the console's key pages say the KMC is not configured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kmc: Option<KmcLinkConfig>,
+    /// PKCS#12 files of keys the RA generates (server-side key generation).
+    #[serde(default)]
+    pub pkcs12: Pkcs12Config,
+    /// Expiry reminders by e-mail and webhook (off by default).
+    #[serde(default)]
+    pub reminders: RemindersConfig,
 }
+
+pub use crate::reminders::{RemindersConfig, SmtpConfig, WebhookConfig};
 
 /// How the RA calls the KMC (`[kmc]`): mutual TLS with the RA's platform
 /// identity (role `ra`, the same one it calls the CA with); the KMC's
@@ -81,18 +89,85 @@ pub struct PortalConfig {
     /// earlier. Default `30d`.
     #[serde(default = "default_renewal_window")]
     pub renewal_window: String,
+    /// How long a one-time enrolment code an officer creates stays valid
+    /// (for filing and for fetching the certificate). Default `7d`.
+    #[serde(default = "default_enrolment_code_lifetime")]
+    pub enrolment_code_lifetime: String,
+    /// Wrong enrolment codes accepted per client address and minute.
+    /// Default 10.
+    #[serde(default = "default_enrolment_attempts")]
+    pub enrolment_attempts_per_minute: u32,
+    /// When a portal renewal is issued, the renewed certificate is
+    /// revoked (reason superseded) this long after, or never with `off`.
+    /// Default `7d`.
+    #[serde(default = "default_supersede_grace")]
+    pub supersede_grace: String,
+    /// How often the RA looks for superseded certificates due for
+    /// revocation (and retries those the CA did not confirm); at most
+    /// `1d`. Default `1m`.
+    #[serde(default = "default_supersede_check_interval")]
+    pub supersede_check_interval: String,
 }
 
 impl Default for PortalConfig {
     fn default() -> Self {
         PortalConfig {
             renewal_window: default_renewal_window(),
+            enrolment_code_lifetime: default_enrolment_code_lifetime(),
+            enrolment_attempts_per_minute: default_enrolment_attempts(),
+            supersede_grace: default_supersede_grace(),
+            supersede_check_interval: default_supersede_check_interval(),
         }
     }
 }
 
 fn default_renewal_window() -> String {
     "30d".into()
+}
+fn default_enrolment_code_lifetime() -> String {
+    "7d".into()
+}
+fn default_enrolment_attempts() -> u32 {
+    10
+}
+fn default_supersede_grace() -> String {
+    "7d".into()
+}
+fn default_supersede_check_interval() -> String {
+    "1m".into()
+}
+
+/// PKCS#12 files of server-generated keys (`[pkcs12]`): PBES2 with
+/// PBKDF2-HMAC-SHA256 and AES-256-CBC, HMAC-SHA-256 MAC.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pkcs12Config {
+    /// PBKDF2 iterations of the key and certificate encryption, 1000 to
+    /// 1,000,000. Default 100000 (OpenSSL 3 writes 2048). Readers bound
+    /// it: .NET refuses files whose counts add up to more than 600,000
+    /// by default, Java counts above 5,000,000.
+    #[serde(default = "default_pkcs12_pbkdf2")]
+    pub pbkdf2_iterations: u32,
+    /// Iterations of the MAC key derivation (RFC 7292 App. B), 2 to
+    /// 1,000,000. Default 2048 (OpenSSL's).
+    #[serde(default = "default_pkcs12_mac")]
+    pub mac_iterations: u32,
+}
+
+impl Default for Pkcs12Config {
+    fn default() -> Self {
+        Pkcs12Config {
+            pbkdf2_iterations: default_pkcs12_pbkdf2(),
+            mac_iterations: default_pkcs12_mac(),
+        }
+    }
+}
+
+fn default_pkcs12_pbkdf2() -> u32 {
+    100_000
+}
+fn default_pkcs12_mac() -> u32 {
+    2048
 }
 
 /// Batch issuance (`[batch]`).
@@ -105,6 +180,10 @@ pub struct BatchConfig {
     /// Rows sent to the CA per call by the background job. Default 100.
     #[serde(default = "default_batch_chunk")]
     pub chunk_size: usize,
+    /// Refuse console batch uploads without the officer's detached CMS
+    /// signature over the file. Default false.
+    #[serde(default)]
+    pub require_signature: bool,
 }
 
 impl Default for BatchConfig {
@@ -112,6 +191,7 @@ impl Default for BatchConfig {
         BatchConfig {
             max_rows: default_batch_rows(),
             chunk_size: default_batch_chunk(),
+            require_signature: false,
         }
     }
 }
@@ -130,6 +210,9 @@ pub struct ApiConfig {
     /// Largest request body, bytes. Default 1 MiB.
     #[serde(default = "default_api_body")]
     pub max_body_bytes: usize,
+    /// Largest body of `POST /api/v1/batches`, bytes. Default 32 MiB.
+    #[serde(default = "default_api_batch_body")]
+    pub max_batch_body_bytes: usize,
     /// How far a call's `X-Signet-Timestamp` may be from the RA's clock;
     /// nonces are remembered this long. Default `5m`.
     #[serde(default = "default_api_skew")]
@@ -144,6 +227,7 @@ impl Default for ApiConfig {
     fn default() -> Self {
         ApiConfig {
             max_body_bytes: default_api_body(),
+            max_batch_body_bytes: default_api_batch_body(),
             max_clock_skew: default_api_skew(),
             default_rate_per_minute: default_api_rate(),
         }
@@ -152,6 +236,9 @@ impl Default for ApiConfig {
 
 fn default_api_body() -> usize {
     1024 * 1024
+}
+fn default_api_batch_body() -> usize {
+    32 * 1024 * 1024
 }
 fn default_api_skew() -> String {
     "5m".into()
@@ -393,6 +480,8 @@ pub struct Settings {
     pub profiles: Vec<RaProfileConfig>,
     /// Largest API request body.
     pub api_max_body_bytes: usize,
+    /// Largest API batch body.
+    pub api_max_batch_body_bytes: usize,
     /// Accepted distance of an API call's timestamp from now.
     pub api_max_clock_skew: Duration,
     /// Default API rate limit per client and minute.
@@ -401,10 +490,26 @@ pub struct Settings {
     pub batch_max_rows: usize,
     /// Rows per CA call in batch jobs.
     pub batch_chunk_size: usize,
+    /// Console batch uploads must carry the officer's signature.
+    pub batch_require_signature: bool,
+    /// Roots client certificates chain to (`server.client_roots`); batch
+    /// signatures are checked against them.
+    pub client_roots: std::path::PathBuf,
     /// How long before expiry the portal allows renewal.
     pub renewal_window: Duration,
+    /// How long an enrolment code stays valid.
+    pub enrolment_code_lifetime: Duration,
+    /// Wrong enrolment codes per address and minute.
+    pub enrolment_attempts_per_minute: u32,
+    /// Delay from a portal renewal's issuance to the revocation of the
+    /// renewed certificate (superseded); `None`: never (`off`).
+    pub supersede_grace: Option<Duration>,
+    /// How often due superseded revocations are looked for.
+    pub supersede_check_interval: Duration,
     /// Profiles issued as dual pairs (`[kmc] dual_profiles`).
     pub dual_profiles: Vec<String>,
+    /// Iteration counts of PKCS#12 files (`[pkcs12]`).
+    pub pkcs12_iterations: signet_core::pkcs12::Pkcs12Iterations,
 }
 
 impl Settings {
@@ -460,11 +565,34 @@ impl TryFrom<&RaConfig> for Settings {
             )?,
             profiles: c.profiles.clone(),
             api_max_body_bytes: c.api.max_body_bytes,
+            api_max_batch_body_bytes: c.api.max_batch_body_bytes,
             api_max_clock_skew: duration("api.max_clock_skew", &c.api.max_clock_skew)?,
             api_default_rate: c.api.default_rate_per_minute,
             batch_max_rows: c.batch.max_rows,
             batch_chunk_size: c.batch.chunk_size,
+            batch_require_signature: c.batch.require_signature,
+            client_roots: s.client_roots.clone(),
             renewal_window: duration("portal.renewal_window", &c.portal.renewal_window)?,
+            enrolment_code_lifetime: duration(
+                "portal.enrolment_code_lifetime",
+                &c.portal.enrolment_code_lifetime,
+            )?,
+            enrolment_attempts_per_minute: c.portal.enrolment_attempts_per_minute,
+            supersede_grace: match c.portal.supersede_grace.trim() {
+                "off" => None,
+                text => Some(duration("portal.supersede_grace", text)?),
+            },
+            supersede_check_interval: duration(
+                "portal.supersede_check_interval",
+                &c.portal.supersede_check_interval,
+            )?,
+            pkcs12_iterations: signet_core::pkcs12::Pkcs12Iterations::new(
+                c.pkcs12.pbkdf2_iterations,
+                c.pkcs12.mac_iterations,
+            )
+            .map_err(|e| RaError::Config {
+                reason: format!("[pkcs12]: {e}"),
+            })?,
             dual_profiles: c
                 .kmc
                 .as_ref()
@@ -488,6 +616,11 @@ impl TryFrom<&RaConfig> for Settings {
                 reason: "batch.max_rows must be at least 1 and batch.chunk_size 1 to 1000".into(),
             });
         }
+        if settings.api_max_batch_body_bytes < 1024 {
+            return Err(RaError::Config {
+                reason: "api.max_batch_body_bytes must be at least 1024".into(),
+            });
+        }
         if settings.api_max_body_bytes < 1024 || settings.api_default_rate == 0 {
             return Err(RaError::Config {
                 reason: "api.max_body_bytes must be at least 1024 and api.default_rate_per_minute at least 1".into(),
@@ -507,6 +640,19 @@ impl TryFrom<&RaConfig> for Settings {
                 });
             }
         }
+        if settings.enrolment_attempts_per_minute == 0 {
+            return Err(RaError::Config {
+                reason: "portal.enrolment_attempts_per_minute must be at least 1".into(),
+            });
+        }
+        // At most a day (the task adds it to an `Instant`, which must
+        // not overflow; a day is already a long time to wait).
+        if settings.supersede_check_interval > Duration::from_secs(86_400) {
+            return Err(RaError::Config {
+                reason: "portal.supersede_check_interval must be at most 1d".into(),
+            });
+        }
+        crate::reminders::validate(&c.reminders)?;
         if settings.lockout_threshold == 0 {
             return Err(RaError::Config {
                 reason: "server.lockout_threshold must be at least 1".into(),
@@ -560,6 +706,8 @@ mod tests {
             batch: BatchConfig::default(),
             portal: PortalConfig::default(),
             kmc: None,
+            reminders: RemindersConfig::default(),
+            pkcs12: Default::default(),
         }
     }
 
@@ -595,6 +743,27 @@ mod tests {
         assert!(Settings::try_from(&c).is_err());
         let mut c = config();
         c.i18n.default_language = "fr".into();
+        assert!(Settings::try_from(&c).is_err());
+    }
+
+    #[test]
+    fn portal_defaults_and_supersede_off() {
+        let s = Settings::try_from(&config()).unwrap();
+        assert_eq!(s.enrolment_code_lifetime, Duration::from_secs(7 * 86_400));
+        assert_eq!(s.supersede_grace, Some(Duration::from_secs(7 * 86_400)));
+        assert_eq!(s.enrolment_attempts_per_minute, 10);
+        let mut c = config();
+        c.portal.supersede_grace = "off".into();
+        assert_eq!(Settings::try_from(&c).unwrap().supersede_grace, None);
+        c.portal.supersede_grace = "0s".into();
+        assert!(Settings::try_from(&c).is_err());
+        let mut c = config();
+        c.portal.enrolment_attempts_per_minute = 0;
+        assert!(Settings::try_from(&c).is_err());
+        let mut c = config();
+        c.portal.supersede_check_interval = "1d".into();
+        assert!(Settings::try_from(&c).is_ok());
+        c.portal.supersede_check_interval = "25h".into();
         assert!(Settings::try_from(&c).is_err());
     }
 

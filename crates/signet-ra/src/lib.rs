@@ -46,6 +46,8 @@ mod config;
 mod error;
 pub mod keys;
 mod metrics;
+pub mod net;
+pub mod reminders;
 mod render;
 mod rest;
 pub mod roles;
@@ -64,7 +66,8 @@ pub use authority::{
 };
 pub use config::{
     ApiConfig, AuditConfig, BatchConfig, CaLinkConfig, DatabaseConfig, I18nConfig, KmcLinkConfig,
-    PortalConfig, RaConfig, RaProfileConfig, ServerConfig, Settings,
+    PortalConfig, RaConfig, RaProfileConfig, RemindersConfig, ServerConfig, Settings, SmtpConfig,
+    WebhookConfig,
 };
 pub use error::RaError;
 pub use metrics::RaMetrics;

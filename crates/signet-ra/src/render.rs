@@ -107,6 +107,15 @@ chunk_size = {batch_chunk}
 # Subscribers may renew through the portal this long before their
 # certificate expires, not earlier (default 30d).
 renewal_window = {renewal_window}
+# One-time enrolment codes work this long (default 7d); refused codes per
+# client address and minute (default 10).
+enrolment_code_lifetime = {code_lifetime}
+enrolment_attempts_per_minute = {code_attempts}
+# A certificate renewed in the portal is revoked (superseded) this long
+# after the renewal is issued, or never with "off" (default 7d); due
+# revocations are looked for this often (default 1m).
+supersede_grace = {supersede_grace}
+supersede_check_interval = {supersede_check}
 "#,
         listen = quote(&s.listen.to_string()),
         cert = path(&s.certificate),
@@ -145,6 +154,10 @@ renewal_window = {renewal_window}
         batch_rows = c.batch.max_rows,
         batch_chunk = c.batch.chunk_size,
         renewal_window = quote(&c.portal.renewal_window),
+        code_lifetime = quote(&c.portal.enrolment_code_lifetime),
+        code_attempts = c.portal.enrolment_attempts_per_minute,
+        supersede_grace = quote(&c.portal.supersede_grace),
+        supersede_check = quote(&c.portal.supersede_check_interval),
     );
     match &c.kmc {
         Some(k) => {
@@ -182,6 +195,20 @@ dual_profiles = [{dual}]
              # health page; absent, those pages say the KMC is not configured.\n",
         ),
     }
+    let _ = write!(
+        out,
+        r#"
+[pkcs12]
+# PKCS#12 files of keys the RA generates for requests filed without a CSR:
+# PBES2 (PBKDF2-HMAC-SHA256, AES-256-CBC) under a one-time password.
+# PBKDF2 iterations (1000 to 1000000, default 100000).
+pbkdf2_iterations = {pbkdf2}
+# Iterations of the MAC key derivation (2 to 1000000, default 2048).
+mac_iterations = {mac}
+"#,
+        pbkdf2 = c.pkcs12.pbkdf2_iterations,
+        mac = c.pkcs12.mac_iterations,
+    );
     out.push_str(
         "\n# Profiles officers may file requests for, and how many distinct officers\n\
          # other than the filer must approve each request (1 to 5, default 1).\n\
@@ -239,6 +266,8 @@ mod tests {
             api: crate::config::ApiConfig::default(),
             batch: crate::config::BatchConfig::default(),
             portal: crate::config::PortalConfig::default(),
+            reminders: crate::config::RemindersConfig::default(),
+            pkcs12: Default::default(),
             kmc: Some(crate::config::KmcLinkConfig {
                 url: "https://127.0.0.1:8446".into(),
                 certificate: "/home/pki/tls/ra.pem".into(),

@@ -34,6 +34,9 @@ pub struct RunningRa {
     pub addr: SocketAddr,
     /// The authority, for in-process callers (tests, later phases).
     pub authority: Arc<RegistrationAuthority>,
+    /// The expiry reminder service, when `[reminders]` is enabled (its
+    /// sweep runs every `interval`; tests call it directly).
+    pub reminders: Option<Arc<crate::reminders::ExpiryReminders>>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
     background: Vec<JoinHandle<()>>,
@@ -139,6 +142,13 @@ pub async fn start(config: RaConfig, clock: Arc<dyn Clock>) -> Result<RunningRa,
             ),
         });
     }
+    let reminders = crate::reminders::ExpiryReminders::open(
+        &config.reminders,
+        store.clone(),
+        Arc::clone(&audit),
+        Arc::clone(&clock),
+    )?
+    .map(Arc::new);
     let ca = ca_client(&config)?;
     let kmc = kmc_client(&config)?;
     let ui = Arc::new(Ui::new()?);
@@ -202,12 +212,22 @@ pub async fn start(config: RaConfig, clock: Arc<dyn Clock>) -> Result<RunningRa,
             }
         })
     };
+    // Certificates superseded by portal renewals are revoked once due.
+    let superseded = tokio::spawn(Arc::clone(&ra).run_superseded_revocations());
+    // Expiry reminders, when `[reminders]` is enabled.
+    let reminder_sweep = reminders
+        .as_ref()
+        .map(|r| tokio::spawn(Arc::clone(r).run()));
     tracing::info!(%addr, "RA listening");
     Ok(RunningRa {
         addr,
         authority: ra,
+        reminders: reminders.clone(),
         shutdown: Some(tx),
         task,
-        background: vec![checkpoints, purger],
+        background: [checkpoints, purger, superseded]
+            .into_iter()
+            .chain(reminder_sweep)
+            .collect(),
     })
 }

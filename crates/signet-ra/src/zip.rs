@@ -1,20 +1,24 @@
 //! A minimal ZIP writer (APPNOTE 6.3.10): stored (uncompressed) entries,
-//! no ZIP64, for the result bundles of batches. PEM and CSV compress well,
+//! for the result bundles of batches. Sizes and offsets stay 32-bit (4 GiB);
+//! more than 65,535 entries get the ZIP64 end records (§4.3.14, §4.3.15),
+//! which a 100,000-row batch needs. PEM and CSV compress well,
 //! but stored entries need no compression library and every unzip tool
 //! reads them.
 
-use crc::{CRC_32_ISO_HDLC, Crc};
+use crc::{CRC_32_ISO_HDLC, Crc, Table};
 
 use crate::error::RaError;
 
-const CRC32: Crc<u32> = Crc::<u32>::new(&CRC_32_ISO_HDLC);
+/// Slice-by-16 tables: several times faster than one table on the tens of
+/// megabytes of a large batch's result.
+const CRC32: Crc<u32, Table<16>> = Crc::<u32, Table<16>>::new(&CRC_32_ISO_HDLC);
 
 /// Builds a ZIP file in memory.
 #[derive(Debug, Default)]
 pub(crate) struct ZipWriter {
     out: Vec<u8>,
     central: Vec<u8>,
-    entries: u16,
+    entries: u64,
 }
 
 fn u16_of(n: usize) -> Result<u16, RaError> {
@@ -67,10 +71,7 @@ impl ZipWriter {
         c.extend_from_slice(&(0o100_644u32 << 16).to_le_bytes());
         c.extend_from_slice(&offset.to_le_bytes());
         c.extend_from_slice(name.as_bytes());
-        self.entries = self
-            .entries
-            .checked_add(1)
-            .ok_or_else(|| RaError::internal("too many ZIP entries (no ZIP64)"))?;
+        self.entries = self.entries.saturating_add(1);
         Ok(())
     }
 
@@ -79,11 +80,37 @@ impl ZipWriter {
         let start = u32_of(self.out.len())?;
         let size = u32_of(self.central.len())?;
         self.out.extend_from_slice(&self.central);
+        // More entries than 16 bits count: the ZIP64 record holds the
+        // count, the classic record says 0xFFFF ("see ZIP64").
+        let entries = match u16::try_from(self.entries) {
+            Ok(n) if n < u16::MAX => n,
+            _ => {
+                let record = u64::try_from(self.out.len())
+                    .map_err(|_| RaError::internal("ZIP too large"))?;
+                // §4.3.14 zip64 end of central directory record: size of
+                // the rest (44), made by / needed version 4.5, disks 0.
+                self.out.extend_from_slice(&0x0606_4b50u32.to_le_bytes());
+                self.out.extend_from_slice(&44u64.to_le_bytes());
+                self.out.extend_from_slice(&45u16.to_le_bytes());
+                self.out.extend_from_slice(&45u16.to_le_bytes());
+                self.out.extend_from_slice(&[0; 8]);
+                self.out.extend_from_slice(&self.entries.to_le_bytes());
+                self.out.extend_from_slice(&self.entries.to_le_bytes());
+                self.out.extend_from_slice(&u64::from(size).to_le_bytes());
+                self.out.extend_from_slice(&u64::from(start).to_le_bytes());
+                // §4.3.15 zip64 end of central directory locator.
+                self.out.extend_from_slice(&0x0706_4b50u32.to_le_bytes());
+                self.out.extend_from_slice(&0u32.to_le_bytes());
+                self.out.extend_from_slice(&record.to_le_bytes());
+                self.out.extend_from_slice(&1u32.to_le_bytes());
+                u16::MAX
+            }
+        };
         // §4.3.16 end of central directory record.
         self.out.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
         self.out.extend_from_slice(&[0; 4]);
-        self.out.extend_from_slice(&self.entries.to_le_bytes());
-        self.out.extend_from_slice(&self.entries.to_le_bytes());
+        self.out.extend_from_slice(&entries.to_le_bytes());
+        self.out.extend_from_slice(&entries.to_le_bytes());
         self.out.extend_from_slice(&size.to_le_bytes());
         self.out.extend_from_slice(&start.to_le_bytes());
         self.out.extend_from_slice(&0u16.to_le_bytes());
@@ -114,5 +141,25 @@ mod tests {
         assert!(text.contains("No errors detected"), "{text}");
         // The CRC-32 of "hello" (a known vector).
         assert_eq!(CRC32.checksum(b"hello"), 0x3610_a686);
+    }
+
+    #[test]
+    fn more_than_65535_entries_use_zip64() {
+        let mut z = ZipWriter::default();
+        for i in 0..70_000 {
+            z.add(&format!("f/{i}.txt"), b"x").unwrap();
+        }
+        let bytes = z.finish().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.zip");
+        std::fs::write(&path, &bytes).unwrap();
+        let out = std::process::Command::new("unzip")
+            .arg("-l")
+            .arg(&path)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{text}");
+        assert!(text.trim_end().ends_with("70000 files"), "{text}");
     }
 }

@@ -222,6 +222,11 @@ async fn open_sqlite(path: PathBuf, options: &DbOptions) -> Result<Pools, StoreE
         // commit is shared by many certificates.
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
+        // Deleted and overwritten content is zeroed in the file, not left
+        // in free pages: the RA erases stored keys by setting them NULL.
+        // Old page images still sit in the WAL until a checkpoint and the
+        // next transactions overwrite them.
+        .pragma("secure_delete", "ON")
         .busy_timeout(options.busy_timeout)
         .log_slow_statements(log::LevelFilter::Warn, SLOW_STATEMENT);
     let writer = if options.read_only {

@@ -16,7 +16,7 @@ use crate::cli::{BenchArgs, BenchWhat};
 use crate::error::CliError;
 use crate::home::Manifest;
 
-fn bar(len: u64, what: &str) -> ProgressBar {
+pub(super) fn bar(len: u64, what: &str) -> ProgressBar {
     let pb = ProgressBar::new(len);
     pb.set_style(
         ProgressStyle::with_template("{msg:>14} [{bar:40}] {pos}/{len} {per_sec} eta {eta}")
@@ -286,6 +286,7 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
         BenchWhat::Crl { entries } => super::bench_crl::run(entries).await,
         BenchWhat::Ocsp { .. } => super::bench_ocsp::run(args.what).await,
         BenchWhat::Kmc(kmc) => super::bench_kmc::run(kmc).await,
+        BenchWhat::RaBatch(ra) => super::bench_ra::run(ra).await,
     }
 }
 

@@ -5,6 +5,7 @@ pub mod bench;
 mod bench_crl;
 pub mod bench_kmc;
 mod bench_ocsp;
+pub mod bench_ra;
 pub mod enroll;
 pub mod envelope;
 pub mod init;

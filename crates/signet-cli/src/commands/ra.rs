@@ -218,6 +218,7 @@ pub async fn init_home(
         api: ApiConfig::default(),
         batch: Default::default(),
         portal: Default::default(),
+        reminders: Default::default(),
         // The same platform identity (role `ra`) as for the CA; the KMC
         // admits role `ra` by default (`server.allowed_roles` of kmc.toml).
         kmc: Some(KmcLinkConfig {
@@ -227,6 +228,7 @@ pub async fn init_home(
             roots: tls.join("platform-root.pem"),
             dual_profiles: vec![DUAL_PROFILE.to_owned()],
         }),
+        pkcs12: Default::default(),
     };
     std::fs::write(
         config_path(&home.layout.config()),

@@ -46,6 +46,20 @@ impl LoginThrottle {
         entry.1 = entry.1.saturating_add(1);
         entry.1 <= self.per_minute
     }
+
+    /// Whether `ip` has used up this minute's allowance, without counting
+    /// an attempt: for limits on failures only (check this first, count
+    /// each failure with [`Self::allow`]).
+    pub fn exhausted(&self, ip: IpAddr, now: Timestamp) -> bool {
+        let window = now.unix().div_euclid(WINDOW_SECONDS);
+        let windows = match self.windows.lock() {
+            Ok(w) => w,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        windows
+            .get(&ip)
+            .is_some_and(|(w, n)| *w == window && *n >= self.per_minute)
+    }
 }
 
 #[cfg(test)]
@@ -62,5 +76,16 @@ mod tests {
         assert!(!t.allow(a, now));
         assert!(t.allow(b, now));
         assert!(t.allow(a, Timestamp::from_unix(now.unix() + 60)));
+    }
+
+    #[test]
+    fn exhausted_looks_without_counting() {
+        let t = LoginThrottle::new(2);
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let now = Timestamp::from_unix(1_800_000_000);
+        assert!(!t.exhausted(a, now) && !t.exhausted(a, now) && !t.exhausted(a, now));
+        assert!(t.allow(a, now) && t.allow(a, now));
+        assert!(t.exhausted(a, now));
+        assert!(!t.exhausted(a, Timestamp::from_unix(now.unix() + 60)));
     }
 }

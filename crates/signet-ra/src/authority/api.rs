@@ -23,6 +23,7 @@ use super::{RegistrationAuthority, ip_text};
 use crate::audit::{ActorKind, AuditEvent, Outcome};
 use crate::auth::secrets::random_token;
 use crate::error::RaError;
+use crate::net::AddrRange;
 use crate::roles::{Caller, Permission};
 
 /// Nonces: 16 to 128 characters of `[A-Za-z0-9_-]`.
@@ -51,8 +52,8 @@ pub struct ApiClientForm {
     pub org_unit_id: i64,
     /// Profiles it may enroll for (each offered by the RA).
     pub profiles: Vec<String>,
-    /// Addresses it may call from (empty: any).
-    pub ip_allowlist: Vec<IpAddr>,
+    /// Addresses and CIDR blocks it may call from (empty: any).
+    pub ip_allowlist: Vec<AddrRange>,
     /// Calls per minute (0: the configured default).
     pub rate_per_minute: u32,
     /// A PEM certificate or SHA-256 fingerprint to authenticate with; empty
@@ -150,7 +151,7 @@ impl RegistrationAuthority {
         let allowlist = form
             .ip_allowlist
             .iter()
-            .map(IpAddr::to_string)
+            .map(AddrRange::to_string)
             .collect::<Vec<_>>()
             .join(",");
         let created_by = caller.officer_id.ok_or(RaError::Forbidden {
@@ -247,12 +248,19 @@ impl RegistrationAuthority {
         if !client.active {
             return Err(self.refuse_api(&client.name, "disabled", ip).await);
         }
-        let allowed = client.ip_allowlist.is_empty()
-            || client
-                .ip_allowlist
-                .split(',')
-                .filter_map(|a| a.trim().parse::<IpAddr>().ok())
-                .any(|a| a == ip);
+        // Entries were checked at registration; one that no longer parses
+        // (edited in the database) matches nothing rather than everything.
+        let entries: Vec<&str> = client
+            .ip_allowlist
+            .split(',')
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .collect();
+        let allowed = entries.is_empty()
+            || entries
+                .iter()
+                .filter_map(|a| a.parse::<AddrRange>().ok())
+                .any(|r| r.contains(ip));
         if !allowed {
             return Err(self
                 .refuse_api(&client.name, "address_not_allowed", ip)

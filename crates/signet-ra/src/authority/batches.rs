@@ -11,22 +11,21 @@
 //! report.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use rand::RngExt as _;
 use serde::Deserialize;
-use signet_api::ca::{BatchIssueRequest, BatchItem, IssueRequest};
 use signet_core::csr::VerifiedCsr;
-use signet_store::ra::{BatchRecord, IssuedRecord, NewRequest, RequestRecord};
+use signet_store::ra::{BatchRecord, NewRequest};
 
 use super::RegistrationAuthority;
 use super::batch_files::{self, BatchUpload, Row, ZipLimits};
+use super::batch_signature::BatchSigner;
 use crate::audit::{AuditEvent, Outcome};
 use crate::error::RaError;
 use crate::roles::{Caller, Permission};
 
-/// Pause before a chunk is sent again after the CA could not be reached.
-const RETRY_PAUSE: Duration = Duration::from_secs(5);
+/// Rows read at a time while the result ZIP is built.
+const ZIP_PAGE: usize = 1000;
 
 /// One row of a batch file, whatever its format.
 #[derive(Deserialize)]
@@ -69,6 +68,12 @@ pub enum BatchFiling {
         /// Rows in the file.
         total: usize,
     },
+    /// Nothing stored: the same file with the same signer's signature was
+    /// filed before (a replayed upload), as this batch.
+    AlreadyFiled {
+        /// The uid of the batch it was filed as.
+        batch: String,
+    },
 }
 
 struct ValidRow {
@@ -82,7 +87,10 @@ struct ValidRow {
 }
 
 impl RegistrationAuthority {
-    fn validate_line(&self, row: BatchLine) -> Result<(BatchLine, String, u32), &'static str> {
+    pub(super) fn validate_line(
+        &self,
+        row: BatchLine,
+    ) -> Result<(BatchLine, String, u32), &'static str> {
         let approvals = self
             .settings
             .profile(&row.profile)
@@ -140,8 +148,39 @@ impl RegistrationAuthority {
         upload: BatchUpload,
         issue_valid_rows: bool,
     ) -> Result<BatchFiling, RaError> {
+        self.file_batch_rows(caller, org_unit_id, upload, None, issue_valid_rows)
+            .await
+    }
+
+    /// [`Self::file_batch_upload`], recording `signer` (verified by
+    /// [`super::batch_signature`]) with the batch and in its audit event.
+    pub(crate) async fn file_batch_rows(
+        &self,
+        caller: &Caller,
+        org_unit_id: i64,
+        upload: BatchUpload,
+        signer: Option<&BatchSigner>,
+        issue_valid_rows: bool,
+    ) -> Result<BatchFiling, RaError> {
         self.require(caller, Permission::FileRequests, "batch.file")
             .await?;
+        // Every console filing passes here, so no path skips these.
+        match signer {
+            None if self.settings.batch_require_signature => {
+                self.audit_refused_signature(caller, "signature_required", None)
+                    .await;
+                return Err(RaError::Invalid {
+                    field: "signature",
+                    key: "batch_signature.error_required",
+                });
+            }
+            Some(s) => {
+                if let Some(batch) = self.batch_signed_before(caller, s).await? {
+                    return Ok(BatchFiling::AlreadyFiled { batch });
+                }
+            }
+            None => {}
+        }
         let unit = self
             .store
             .org_unit(org_unit_id)
@@ -243,21 +282,41 @@ impl RegistrationAuthority {
             })
             .await?;
         }
-        self.audit
-            .append(
-                &mut tx,
-                &AuditEvent::by(caller, "batch.file")
-                    .target(format!("batch:{uid}"))
-                    .detail("org_unit", unit.id)
-                    .detail("rows", total)
-                    .detail("filed_rows", valid.len())
-                    .detail(
-                        "skipped_lines",
-                        errors.iter().map(|e| e.line).collect::<Vec<_>>(),
-                    )
-                    .detail("approvals_required", approvals),
+        let mut event = AuditEvent::by(caller, "batch.file")
+            .target(format!("batch:{uid}"))
+            .detail("org_unit", unit.id)
+            .detail("rows", total)
+            .detail("filed_rows", valid.len())
+            .detail(
+                "skipped_lines",
+                errors.iter().map(|e| e.line).collect::<Vec<_>>(),
             )
-            .await?;
+            .detail("approvals_required", approvals);
+        if let Some(s) = signer {
+            // The unique (signer, file) index refuses a replay that raced
+            // past the check above.
+            if !tx
+                .record_batch_signature(
+                    batch_id,
+                    &s.certificate_sha256,
+                    &s.subject,
+                    &s.file_sha256,
+                    now,
+                )
+                .await?
+            {
+                drop(tx);
+                return match self.batch_signed_before(caller, s).await? {
+                    Some(batch) => Ok(BatchFiling::AlreadyFiled { batch }),
+                    None => Err(RaError::internal("batch signature not recorded")),
+                };
+            }
+            event = event
+                .detail("signer_sha256", s.certificate_sha256.as_str())
+                .detail("signer_subject", s.subject.as_str())
+                .detail("file_sha256", s.file_sha256.as_str());
+        }
+        self.audit.append(&mut tx, &event).await?;
         tx.commit().await?;
         let batch = self.scoped_batch(caller, &uid).await?;
         Ok(BatchFiling::Filed {
@@ -300,7 +359,7 @@ impl RegistrationAuthority {
             .await?;
         let batch = self.scoped_batch(caller, uid).await?;
         let target = format!("batch:{uid}");
-        if caller.officer_id == Some(batch.filed_by) {
+        if caller.officer_id.is_some() && caller.officer_id == batch.filed_by {
             // Separation of duties: never on one's own batch.
             self.audit
                 .record_or_log(
@@ -371,140 +430,6 @@ impl RegistrationAuthority {
         });
     }
 
-    /// Issues every approved row of the batch, a chunk per CA call, until
-    /// none is left; then marks the batch done.
-    async fn run_batch(&self, batch_id: i64) -> Result<(), RaError> {
-        let system = Caller::system();
-        loop {
-            let rows: Vec<RequestRecord> = self
-                .store
-                .batch_requests_with_status(batch_id, "approved", self.settings.batch_chunk_size)
-                .await?;
-            if rows.is_empty() {
-                break;
-            }
-            let Some(ca) = self.ca.as_ref() else {
-                return Err(RaError::CaUnavailable {
-                    reason: "no CA configured".into(),
-                });
-            };
-            let request = BatchIssueRequest {
-                requests: rows
-                    .iter()
-                    .map(|r| IssueRequest {
-                        request_id: format!("ra:{}", r.uid),
-                        profile: r.profile.clone(),
-                        csr: r.csr_pem.clone(),
-                        issuer: None,
-                        subject: r.subject_override.clone(),
-                        sans: super::certificates::sans_of(r),
-                        validity_days: None,
-                    })
-                    .collect(),
-            };
-            let answer = match ca.issue_batch(&request).await {
-                Ok(a) => a,
-                Err(signet_api::ClientError::Api {
-                    status, message, ..
-                }) if (400..500).contains(&status) && status != 408 && status != 429 => {
-                    // The CA refused the call as a whole: these rows fail
-                    // with its reason instead of being sent forever.
-                    let now = self.clock.now();
-                    let mut tx = self.store.begin().await?;
-                    for row in &rows {
-                        tx.set_request_status(row.id, "approved", "failed", Some(&message), now)
-                            .await?;
-                    }
-                    tx.refresh_batch_progress(batch_id, now).await?;
-                    tx.commit().await?;
-                    continue;
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, batch_id, "CA unavailable; the chunk is sent again");
-                    tokio::time::sleep(RETRY_PAUSE).await;
-                    continue;
-                }
-            };
-            let now = self.clock.now();
-            let mut tx = self.store.begin().await?;
-            let mut issued = 0usize;
-            for (row, item) in rows.iter().zip(answer.results) {
-                match item {
-                    BatchItem::Issued(c) => {
-                        let chain = answer
-                            .chains
-                            .get(&c.issuer)
-                            .map(|v| v.concat())
-                            .unwrap_or_default();
-                        let not_after = time::OffsetDateTime::parse(
-                            &c.not_after,
-                            &time::format_description::well_known::Rfc3339,
-                        )
-                        .map_or(signet_core::Timestamp::EPOCH, |t| {
-                            signet_core::Timestamp::from_unix(t.unix_timestamp())
-                        });
-                        if tx
-                            .record_issued(
-                                row.id,
-                                &IssuedRecord {
-                                    serial: c.serial,
-                                    issuer: c.issuer,
-                                    certificate_pem: c.certificate,
-                                    chain_pem: chain,
-                                    not_after,
-                                },
-                                now,
-                            )
-                            .await?
-                        {
-                            issued += 1;
-                        }
-                    }
-                    BatchItem::Error(body) => {
-                        tx.set_request_status(
-                            row.id,
-                            "approved",
-                            "failed",
-                            Some(&body.message),
-                            now,
-                        )
-                        .await?;
-                    }
-                }
-            }
-            tx.refresh_batch_progress(batch_id, now).await?;
-            self.audit
-                .append(
-                    &mut tx,
-                    &AuditEvent::by(&system, "batch.issue")
-                        .target(format!("batch_id:{batch_id}"))
-                        .detail("rows", rows.len())
-                        .detail("issued", issued),
-                )
-                .await?;
-            tx.commit().await?;
-            for _ in 0..issued {
-                self.metrics.issued.inc();
-            }
-        }
-        let now = self.clock.now();
-        let mut tx = self.store.begin().await?;
-        tx.refresh_batch_progress(batch_id, now).await?;
-        if tx
-            .set_batch_status(batch_id, "running", "done", now)
-            .await?
-        {
-            self.audit
-                .append(
-                    &mut tx,
-                    &AuditEvent::by(&system, "batch.done").target(format!("batch_id:{batch_id}")),
-                )
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
     /// Restarts the jobs of batches that were running when the RA stopped.
     pub(crate) async fn resume_batches(self: &Arc<Self>) -> Result<(), RaError> {
         for batch in self.store.running_batches().await? {
@@ -517,25 +442,37 @@ impl RegistrationAuthority {
     /// and chain) for every issued row, and `report.csv` for every row.
     pub async fn batch_result_zip(&self, caller: &Caller, uid: &str) -> Result<Vec<u8>, RaError> {
         let batch = self.scoped_batch(caller, uid).await?;
-        let rows = self.store.batch_requests(batch.id).await?;
         let mut zip = crate::zip::ZipWriter::default();
         let mut report = String::from("line,status,serial,subject,error\n");
-        for r in &rows {
-            let line = r.batch_row.unwrap_or_default();
-            let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
-            report.push_str(&format!(
-                "{line},{},{},{},{}\n",
-                r.status,
-                r.serial.as_deref().unwrap_or_default(),
-                quote(&r.subject),
-                quote(r.failure.as_deref().unwrap_or_default())
-            ));
-            if let (Some(serial), Some(cert)) = (&r.serial, &r.certificate_pem) {
-                let pem = format!("{cert}{}", r.chain_pem.as_deref().unwrap_or_default());
-                zip.add(
-                    &format!("certificates/{line:05}-{serial}.pem"),
-                    pem.as_bytes(),
-                )?;
+        // A page of rows at a time: a 100,000-row batch is never in
+        // memory twice (rows and ZIP).
+        let mut after = 0i64;
+        loop {
+            let rows = self
+                .store
+                .batch_requests_page(batch.id, after, ZIP_PAGE)
+                .await?;
+            let Some(last) = rows.last() else {
+                break;
+            };
+            after = last.batch_row.unwrap_or(i64::MAX);
+            for r in &rows {
+                let line = r.batch_row.unwrap_or_default();
+                let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+                report.push_str(&format!(
+                    "{line},{},{},{},{}\n",
+                    r.status,
+                    r.serial.as_deref().unwrap_or_default(),
+                    quote(&r.subject),
+                    quote(r.failure.as_deref().unwrap_or_default())
+                ));
+                if let (Some(serial), Some(cert)) = (&r.serial, &r.certificate_pem) {
+                    let pem = format!("{cert}{}", r.chain_pem.as_deref().unwrap_or_default());
+                    zip.add(
+                        &format!("certificates/{line:05}-{serial}.pem"),
+                        pem.as_bytes(),
+                    )?;
+                }
             }
         }
         zip.add("report.csv", report.as_bytes())?;

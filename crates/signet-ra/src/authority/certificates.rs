@@ -61,7 +61,7 @@ pub struct RevokeOptions {
 }
 
 /// The CA's refusal (a 4xx answer) or unavailability.
-fn ca_error(e: ClientError) -> RaError {
+pub(crate) fn ca_error(e: ClientError) -> RaError {
     match e {
         ClientError::Api {
             status,
@@ -151,11 +151,21 @@ impl RegistrationAuthority {
                                 .detail("replayed", issued.replayed),
                         )
                         .await?;
+                    // A portal renewal supersedes the certificate it renews.
+                    self.schedule_superseded(&mut tx, caller, &record, now)
+                        .await?;
                 }
             }
             Err(RaError::CaRefused { code, message }) => {
-                tx.set_request_status(record.id, "approved", "failed", Some(&message), now)
+                let failed = tx
+                    .set_request_status(record.id, "approved", "failed", Some(&message), now)
                     .await?;
+                // Never to be issued: a generated key has no further use,
+                // erased with the status change (first try or a retry).
+                if failed {
+                    self.erase_generated_key(&mut tx, caller, &record, "ca_refused")
+                        .await?;
+                }
                 self.audit
                     .append(
                         &mut tx,
@@ -318,6 +328,11 @@ impl RegistrationAuthority {
             }
         }
         self.audit.append(&mut tx, &event).await?;
+        // A revoked certificate's generated key is never handed over.
+        if info.status == "revoked" {
+            self.erase_generated_key(&mut tx, caller, &record, "revoked")
+                .await?;
+        }
         tx.commit().await?;
         self.scoped_request(caller, uid).await
     }

@@ -4,17 +4,23 @@
 //! its change. Handlers stay thin: extract, call one method here, render.
 
 mod api;
+mod api_batches;
 mod batch_files;
+mod batch_job;
+mod batch_signature;
 mod batches;
 mod certificates;
 mod dual;
+mod enrolment;
 mod login;
 mod officers;
 mod org_units;
 mod portal;
 mod recovery;
+mod reports;
 mod requests;
 mod subscribers;
+mod supersede;
 mod trail;
 
 use std::net::IpAddr;
@@ -29,6 +35,7 @@ use signet_token::Token;
 pub use api::{
     ApiClientForm, ApiEnrollment, ApiPrincipal, RegisteredApiClient, valid_idempotency_key,
 };
+pub use api_batches::{ApiBatch, ApiBatchRow};
 pub use batch_files::BatchUpload;
 pub use batches::{BatchFiling, RowError};
 
@@ -39,11 +46,15 @@ pub(crate) fn certificate_fingerprint(pem: &str) -> Option<String> {
 }
 pub use certificates::{REVOCATION_REASONS, RevokeOptions, StatusChange};
 pub use dual::DualMaterial;
+pub use enrolment::{EnrolmentCodeForm, EnrolmentView, shown_status};
 pub use login::{Enrolment, LoadedSession, NewLogin, Stage};
 pub use officers::{CreatedOfficer, OfficerForm, OfficerView};
 pub use portal::{PortalHolder, PortalView};
 pub use recovery::{DeliveredEnvelope, FiledRecovery, RecoveryForm};
-pub use requests::{PAGE_SIZE as REQUEST_PAGE, RequestDetail, RequestForm, STATUSES};
+pub use reports::{ReportFormat, ReportRow};
+pub use requests::{
+    PAGE_SIZE as REQUEST_PAGE, RequestDetail, RequestForm, STATUSES, ServerKeyForm, ServerKeyState,
+};
 pub use subscribers::{
     PAGE_SIZE as SUBSCRIBER_PAGE, SubscriberForm, SubscriberSearch, SubscriberView,
 };
@@ -67,6 +78,8 @@ pub struct RegistrationAuthority {
     pub(crate) settings: Settings,
     pub(crate) metrics: Arc<RaMetrics>,
     pub(crate) throttle: LoginThrottle,
+    /// Refused enrolment codes per address (portal).
+    pub(crate) enrolment_throttle: LoginThrottle,
     pub(crate) api_rates: crate::auth::rates::ClientRates,
     pub(crate) ca: Option<CaClient>,
     /// The KMC (`[kmc]` in ra.toml), for key recovery and key health.
@@ -97,6 +110,7 @@ impl RegistrationAuthority {
     pub(crate) fn new(parts: AuthorityParts) -> Self {
         RegistrationAuthority {
             throttle: LoginThrottle::new(parts.settings.login_attempts_per_minute),
+            enrolment_throttle: LoginThrottle::new(parts.settings.enrolment_attempts_per_minute),
             api_rates: crate::auth::rates::ClientRates::default(),
             store: parts.store,
             token: parts.token,

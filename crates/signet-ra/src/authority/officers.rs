@@ -228,7 +228,8 @@ impl RegistrationAuthority {
     /// Changes display name, role, unit and enabled status. An
     /// administrator cannot demote or disable themself, and the last
     /// active administrator cannot be demoted or disabled. A change of
-    /// role, unit or status ends the officer's sessions.
+    /// role, unit or status ends the officer's sessions; disabling also
+    /// withdraws the officer's open enrolment codes (each audited).
     pub async fn update_officer(
         &self,
         caller: &Caller,
@@ -276,6 +277,24 @@ impl RegistrationAuthority {
             || before.active != form.active;
         if rights_changed {
             tx.delete_officer_sessions(id).await?;
+        }
+        if before.active && !form.active {
+            // A disabled officer's open enrolment codes go with them.
+            for uid in tx
+                .withdraw_officer_enrolment_codes(id, self.clock.now())
+                .await?
+            {
+                self.audit
+                    .append(
+                        &mut tx,
+                        &AuditEvent::by(caller, "enrolment_code.revoke")
+                            .target(format!("enrolment_code:{uid}"))
+                            .detail("was", "open")
+                            .detail("reason", "officer_disabled")
+                            .detail("officer", before.username.as_str()),
+                    )
+                    .await?;
+            }
         }
         self.audit
             .append(

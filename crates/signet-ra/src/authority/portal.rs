@@ -6,7 +6,8 @@
 //!
 //! A renewal is a new request for the same profile and unit, filed by the
 //! certificate (`renewal_of`); officers approve it as the profile demands,
-//! like any other request.
+//! like any other request. One renewal per certificate: none is filed
+//! while another waits or once one was issued.
 
 use std::net::IpAddr;
 
@@ -40,6 +41,9 @@ pub struct PortalView {
     pub renewable: bool,
     /// Renewals filed for it, newest first.
     pub renewals: Vec<RequestRecord>,
+    /// When it will be revoked as superseded by an issued renewal, if
+    /// that is scheduled.
+    pub superseded_on: Option<signet_core::Timestamp>,
 }
 
 impl RegistrationAuthority {
@@ -128,6 +132,7 @@ impl RegistrationAuthority {
             days_left: left.div_euclid(86_400),
             renewable: left <= window,
             renewals,
+            superseded_on: self.superseded_on(&holder.record).await?,
         })
     }
 
@@ -154,14 +159,30 @@ impl RegistrationAuthority {
                 key: "error.outside_renewal_window",
             });
         }
-        if view
+        // One renewal per certificate: none waiting, none issued already
+        // (a renewal revoked since does not reopen it; an officer files
+        // a new request then).
+        let refusal = if view.renewals.iter().any(|r| r.status == "issued") {
+            Some(("renewal_issued", "error.renewal_issued"))
+        } else if view
             .renewals
             .iter()
             .any(|r| r.status == "pending" || r.status == "approved")
         {
-            return Err(RaError::Conflict {
-                key: "error.renewal_pending",
-            });
+            Some(("renewal_pending", "error.renewal_pending"))
+        } else {
+            None
+        };
+        if let Some((reason, key)) = refusal {
+            self.audit
+                .record_or_log(
+                    &AuditEvent::by(&holder.caller, "portal.renew")
+                        .target(format!("certificate:{serial}"))
+                        .outcome(Outcome::Denied)
+                        .detail("reason", reason),
+                )
+                .await;
+            return Err(RaError::Conflict { key });
         }
         let Some(profile) = self.settings.profile(&holder.record.profile) else {
             return Err(RaError::Invalid {
@@ -209,6 +230,28 @@ impl RegistrationAuthority {
             .await?;
         tx.commit().await?;
         self.scoped_request(&holder.caller, &uid).await
+    }
+
+    /// The certificate (with its chain, without the root) of an issued
+    /// renewal of the holder's certificate.
+    pub async fn portal_renewal_certificate(
+        &self,
+        holder: &PortalHolder,
+        uid: &str,
+    ) -> Result<(String, String), RaError> {
+        let record = self.scoped_request(&holder.caller, uid).await?;
+        let serial = holder.record.serial.as_deref().unwrap_or_default();
+        if record.renewal_of.as_deref() != Some(serial) || serial.is_empty() {
+            return Err(RaError::NotFound { what: "request" });
+        }
+        let (Some(cert), Some(new_serial)) = (record.certificate_pem, record.serial) else {
+            return Err(RaError::NotFound {
+                what: "certificate",
+            });
+        };
+        let mut pem = cert;
+        pem.push_str(record.chain_pem.as_deref().unwrap_or_default());
+        Ok((new_serial, pem))
     }
 
     /// Revokes the holder's own certificate.

@@ -6,11 +6,18 @@
 //! Separation of duties is enforced here, not in the forms: the filer's
 //! own decision is refused and audited, and each officer counts once
 //! (`request_decisions` has one row per officer and request).
+//!
+//! A request may also be filed without a CSR: the RA then generates the
+//! key itself ([`server_keys`]).
+
+mod server_keys;
 
 use rand::RngExt as _;
 use signet_core::csr::VerifiedCsr;
 use signet_store::ra::{DecisionRecord, NewRequest, RequestFilter, RequestRecord};
 
+use self::server_keys::ServerKeyView;
+pub use self::server_keys::{ServerKeyForm, ServerKeyState};
 use super::RegistrationAuthority;
 use crate::audit::{AuditEvent, Outcome};
 use crate::error::RaError;
@@ -38,8 +45,11 @@ pub struct RequestForm {
     pub org_unit_id: i64,
     /// Offered profile name.
     pub profile: String,
-    /// PKCS#10, PEM.
+    /// PKCS#10, PEM; ignored when `server_key` is set.
     pub csr_pem: String,
+    /// Set when the RA is to generate the key: no CSR, the officer's
+    /// vetted subject and SANs instead.
+    pub server_key: Option<ServerKeyForm>,
     /// Why the certificate is needed.
     pub comment: String,
 }
@@ -57,6 +67,8 @@ pub struct RequestDetail {
     pub may_decide: bool,
     /// Whether the caller may revoke, suspend or resume its certificate.
     pub may_manage: bool,
+    /// The key the RA generated for it, if it was filed without a CSR.
+    pub server_key: Option<ServerKeyView>,
 }
 
 fn comment(text: &str) -> Result<String, RaError> {
@@ -114,7 +126,21 @@ impl RegistrationAuthority {
                 )
                 .await;
         };
-        let csr_pem = form.csr_pem.trim();
+        let generated = match &form.server_key {
+            // A dual profile's encryption key is the KMC's to generate.
+            Some(_) if self.settings.is_dual(&form.profile) => {
+                return Err(RaError::Invalid {
+                    field: "profile",
+                    key: "server_key.dual_profile",
+                });
+            }
+            Some(vetted) => Some(server_keys::generate(vetted).await?),
+            None => None,
+        };
+        let csr_pem = match &generated {
+            Some(g) => g.csr_pem.trim(),
+            None => form.csr_pem.trim(),
+        };
         let csr = VerifiedCsr::parse(csr_pem.as_bytes(), MAX_CSR_BYTES).map_err(|_| {
             RaError::Invalid {
                 field: "csr",
@@ -127,25 +153,31 @@ impl RegistrationAuthority {
         let filer = caller.officer_id.ok_or(RaError::Forbidden {
             action: "request.file",
         })?;
+        // The token call happens before the transaction holds the database.
+        let sealed = match &generated {
+            Some(g) => Some(self.seal_generated_key(&uid, g).await?),
+            None => None,
+        };
         let mut tx = self.store.begin().await?;
-        tx.create_request(&NewRequest {
-            uid: uid.clone(),
-            org_unit_id: unit.id,
-            profile: form.profile.clone(),
-            csr_pem: format!("{csr_pem}\n"),
-            subject: csr.subject().to_string(),
-            approvals_required,
-            status: "pending",
-            filed_by: Some(filer),
-            api_client_id: None,
-            comment,
-            batch: None,
-            renewal_of: None,
-            subject_override: None,
-            sans_override: None,
-            now,
-        })
-        .await?;
+        let request_id = tx
+            .create_request(&NewRequest {
+                uid: uid.clone(),
+                org_unit_id: unit.id,
+                profile: form.profile.clone(),
+                csr_pem: format!("{csr_pem}\n"),
+                subject: csr.subject().to_string(),
+                approvals_required,
+                status: "pending",
+                filed_by: Some(filer),
+                api_client_id: None,
+                comment,
+                batch: None,
+                renewal_of: None,
+                subject_override: generated.as_ref().map(|g| g.subject.clone()),
+                sans_override: generated.as_ref().and_then(|g| g.sans_json.clone()),
+                now,
+            })
+            .await?;
         self.audit
             .append(
                 &mut tx,
@@ -154,9 +186,17 @@ impl RegistrationAuthority {
                     .detail("profile", form.profile.as_str())
                     .detail("org_unit", unit.id)
                     .detail("subject", csr.subject().to_string())
-                    .detail("approvals_required", approvals_required),
+                    .detail("approvals_required", approvals_required)
+                    .detail(
+                        "key_source",
+                        if generated.is_some() { "server" } else { "csr" },
+                    ),
             )
             .await?;
+        if let (Some(g), Some(sealed)) = (&generated, &sealed) {
+            self.store_generated_key(&mut tx, caller, &uid, request_id, g, sealed)
+                .await?;
+        }
         tx.commit().await?;
         self.scoped_request(caller, &uid).await
     }
@@ -241,7 +281,9 @@ impl RegistrationAuthority {
         let decided = decisions
             .iter()
             .any(|d| Some(d.officer_id) == caller.officer_id);
+        let server_key = self.server_key_view(&record).await?;
         Ok(RequestDetail {
+            server_key,
             may_decide: record.status == "pending"
                 && caller.may(Permission::DecideRequests)
                 && !own
@@ -265,7 +307,8 @@ impl RegistrationAuthority {
         let record = self.decide(caller, uid, "approve", comment_text).await?;
         if record.status == "approved" {
             // A CA failure leaves the request `approved` with the reason
-            // shown on its page; the approval itself stands.
+            // shown on its page; the approval itself stands. A refusal
+            // erases a generated key in the same transaction.
             return self.issue_approved(caller, record).await;
         }
         Ok(record)
@@ -351,6 +394,10 @@ impl RegistrationAuthority {
             event = event.detail("status", next);
         }
         self.audit.append(&mut tx, &event).await?;
+        if next == Some("rejected") {
+            self.erase_generated_key(&mut tx, caller, &record, "rejected")
+                .await?;
+        }
         tx.commit().await?;
         self.scoped_request(caller, uid).await
     }

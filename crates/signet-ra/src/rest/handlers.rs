@@ -16,8 +16,14 @@ use signet_store::ra::IdempotentResponse;
 use signet_tls::ClientCertificate;
 
 use super::errors::{ApiError, error_parts};
-use super::wire::{CertificateBody, CertificateList, EnrollRequest, RevokeBody};
-use crate::authority::{ApiEnrollment, ApiPrincipal, RevokeOptions, valid_idempotency_key};
+use super::wire::{
+    BatchBody, BatchRefusal, BatchRowError, BatchSubmit, CertificateBody, CertificateList,
+    EnrollRequest, RevokeBody,
+};
+use crate::authority::{
+    ApiBatch, ApiBatchRow, ApiEnrollment, ApiPrincipal, BatchFiling, RevokeOptions, RowError,
+    valid_idempotency_key,
+};
 use crate::error::RaError;
 use crate::web::AppState;
 
@@ -73,11 +79,21 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, RaError> {
 }
 
 fn json_response(status: StatusCode, body: &str, replayed: bool) -> Response {
+    // A 202 names what it accepted (`location` in the body): the same
+    // header for the first answer and for a replayed one.
+    let location = (status == StatusCode::ACCEPTED)
+        .then(|| serde_json::from_str::<serde_json::Value>(body).ok())
+        .flatten()
+        .and_then(|v| v.get("location")?.as_str().map(str::to_owned))
+        .and_then(|l| HeaderValue::from_str(&l).ok());
     let mut r = (status, body.to_owned()).into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
+    if let Some(l) = location {
+        r.headers_mut().insert(header::LOCATION, l);
+    }
     if replayed {
         r.headers_mut()
             .insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
@@ -338,6 +354,106 @@ pub(crate) async fn resume(
     body: Bytes,
 ) -> Response {
     hold(state, p, serial, headers, body, false).await
+}
+
+fn row_errors(state: &AppState, errors: &[RowError]) -> Vec<BatchRowError> {
+    errors
+        .iter()
+        .map(|e| BatchRowError {
+            index: e.line.saturating_sub(1),
+            line: e.line,
+            error: e.key.trim_start_matches("error.").to_owned(),
+            message: state.ui.english(e.key),
+        })
+        .collect()
+}
+
+/// POST /api/v1/batches (its own body limit, `api.max_batch_body_bytes`).
+pub(crate) async fn submit_batch(
+    State(state): State<AppState>,
+    Client(p): Client,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    idempotent(
+        &state,
+        &p,
+        &headers,
+        "POST /api/v1/batches",
+        &body,
+        || async {
+            let req: BatchSubmit = parse(&body)?;
+            let batch = ApiBatch {
+                org_unit_id: req.org_unit_id,
+                issue_valid_rows: req.issue_valid_rows,
+                rows: req
+                    .rows
+                    .into_iter()
+                    .map(|r| ApiBatchRow {
+                        profile: r.profile,
+                        csr: r.csr,
+                        subject: r.subject,
+                        sans: r.sans,
+                    })
+                    .collect(),
+            };
+            match state.ra.api_file_batch(&p, batch).await? {
+                BatchFiling::Filed { batch, skipped } => Ok((
+                    StatusCode::ACCEPTED,
+                    to_json(&BatchBody::new(&batch, row_errors(&state, &skipped)))?,
+                )),
+                // Only console filings of signed files can be replays.
+                BatchFiling::AlreadyFiled { .. } => Err(RaError::Conflict {
+                    key: "batch_signature.error_replayed",
+                }),
+                BatchFiling::Refused { errors, total } => Ok((
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    to_json(&BatchRefusal {
+                        error: "invalid_rows".into(),
+                        message: format!(
+                            "{} of {total} rows are invalid; nothing was filed",
+                            errors.len()
+                        ),
+                        total,
+                        rows: row_errors(&state, &errors),
+                    })?,
+                )),
+            }
+        },
+    )
+    .await
+}
+
+/// GET /api/v1/batches/{id}.
+pub(crate) async fn get_batch(
+    State(state): State<AppState>,
+    Client(p): Client,
+    Path(id): Path<String>,
+) -> Result<Json<BatchBody>, ApiError> {
+    let batch = state.ra.api_batch(&p, &id).await?;
+    Ok(Json(BatchBody::new(&batch, Vec::new())))
+}
+
+/// GET /api/v1/batches/{id}/result.zip.
+pub(crate) async fn batch_result(
+    State(state): State<AppState>,
+    Client(p): Client,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let zip = state.ra.api_batch_result(&p, &id).await?;
+    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"batch-{id}.zip\""))
+        .map_err(|_| RaError::NotFound { what: "batch" })?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/zip"),
+            ),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        zip,
+    )
+        .into_response())
 }
 
 /// GET /api/openapi.json.

@@ -76,6 +76,21 @@ const SERIAL: Param = Param {
     description: "Certificate serial number, hex.",
 };
 
+const BATCH_ID: Param = Param {
+    name: "id",
+    at: In::Path,
+    required: true,
+    schema: r#"{"type":"string","pattern":"^[0-9a-f]{32}$"}"#,
+    description: "Batch id, as the 202 answer gave it.",
+};
+
+/// The operation whose body may be `api.max_batch_body_bytes` instead of
+/// `api.max_body_bytes`.
+pub(crate) const BATCH_SUBMIT: &str = "submitBatch";
+
+/// The operation answering a ZIP file rather than JSON.
+const BATCH_RESULT: &str = "batchResult";
+
 /// Every route of the API.
 pub(crate) const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
@@ -293,6 +308,71 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
         route: || post(handlers::resume),
     },
     Endpoint {
+        method: "post",
+        path: "/api/v1/batches",
+        operation_id: BATCH_SUBMIT,
+        summary: "Submit a batch: many CSRs under profiles this client is registered for. Every row is validated first; with a bad row nothing is filed unless issue_valid_rows. No officer approval: the job starts at once; poll the batch, then fetch its result ZIP.",
+        params: &FRESHNESS,
+        request: Some("BatchRequest"),
+        responses: &[
+            (
+                202,
+                "Filed and running (or the stored answer of a retried Idempotency-Key); Location names the batch.",
+                Some("Batch"),
+            ),
+            (
+                400,
+                "Malformed body, no rows or more than batch.max_rows, or a stale timestamp / missing nonce.",
+                Some("Error"),
+            ),
+            (401, "No or unknown credentials.", Some("Error")),
+            (403, "Unit not allowed for this client.", Some("Error")),
+            (409, "Replayed nonce.", Some("Error")),
+            (413, "Body larger than api.max_batch_body_bytes.", None),
+            (
+                422,
+                "Bad rows, each named (index, line, reason): nothing was filed. Or the Idempotency-Key was used for another request (Error).",
+                Some("BatchRefusal"),
+            ),
+            (429, "Over the client's rate limit.", Some("Error")),
+        ],
+        secured: true,
+        route: || post(handlers::submit_batch),
+    },
+    Endpoint {
+        method: "get",
+        path: "/api/v1/batches/{id}",
+        operation_id: "getBatch",
+        summary: "A batch of this client's scope: status and progress (rows issued and failed of the total).",
+        params: &[BATCH_ID],
+        request: None,
+        responses: &[
+            (200, "The batch.", Some("Batch")),
+            (401, "No or unknown credentials.", Some("Error")),
+            (404, "No such batch in this client's scope.", Some("Error")),
+            (429, "Over the client's rate limit.", Some("Error")),
+        ],
+        secured: true,
+        route: || get(handlers::get_batch),
+    },
+    Endpoint {
+        method: "get",
+        path: "/api/v1/batches/{id}/result.zip",
+        operation_id: BATCH_RESULT,
+        summary: "The result of a done batch: certificates/<line>-<serial>.pem (certificate and chain) per issued row and report.csv (line, status, serial, subject, error) for every row.",
+        params: &[BATCH_ID],
+        request: None,
+        responses: &[
+            (200, "The ZIP file.", None),
+            (401, "No or unknown credentials.", Some("Error")),
+            (404, "No such batch in this client's scope.", Some("Error")),
+            (409, "The batch is still running.", Some("Error")),
+            (429, "Over the client's rate limit.", Some("Error")),
+        ],
+        secured: true,
+        route: || get(handlers::batch_result),
+    },
+    Endpoint {
         method: "get",
         path: "/api/openapi.json",
         operation_id: "openapi",
@@ -341,6 +421,11 @@ pub(crate) fn document() -> Value {
             };
             if let Some(c) = content {
                 r.insert("content".into(), json!({"application/json": {"schema": c}}));
+            } else if e.operation_id == BATCH_RESULT && *status == 200 {
+                r.insert(
+                    "content".into(),
+                    json!({"application/zip": {"schema": {"type": "string", "format": "binary"}}}),
+                );
             }
             responses.insert(status.to_string(), Value::Object(r));
         }

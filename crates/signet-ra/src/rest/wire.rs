@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use signet_store::ra::RequestRecord;
+use signet_store::ra::{BatchRecord, RequestRecord};
 
 /// A type's JSON Schema, for `components/schemas`.
 pub(crate) trait ApiSchema {
@@ -217,6 +217,205 @@ impl ApiSchema for ErrorBody {
     }
 }
 
+/// One row of `POST /api/v1/batches`: the fields of a console batch row.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct BatchRowBody {
+    /// A profile the client is registered for.
+    pub profile: String,
+    /// PKCS#10 request, PEM.
+    pub csr: String,
+    /// Subject DN (RFC 4514) replacing the CSR's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// SANs replacing the CSR's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sans: Option<Vec<String>>,
+}
+
+impl ApiSchema for BatchRowBody {
+    const NAME: &'static str = "BatchRow";
+    fn schema() -> Value {
+        json!({
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["profile", "csr"],
+            "properties": {
+                "profile": {"type": "string", "minLength": 1, "maxLength": 64, "description": "A profile this client is registered for."},
+                "csr": {"type": "string", "minLength": 1, "maxLength": 65536, "description": "PKCS#10 certificate request, PEM."},
+                "subject": {"type": "string", "minLength": 1, "description": "Subject DN (RFC 4514) replacing the CSR's; the CA checks it against the profile."},
+                "sans": {"type": "array", "minItems": 1, "items": {"type": "string"}, "description": "SANs (`DNS:x`, `IP:x`, `email:x`, `URI:x`) replacing the CSR's."}
+            }
+        })
+    }
+}
+
+/// `POST /api/v1/batches`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct BatchSubmit {
+    /// Unit the certificates belong to; default the client's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_unit_id: Option<i64>,
+    /// File the valid rows even if some are bad (the bad ones are listed).
+    #[serde(default)]
+    pub issue_valid_rows: bool,
+    /// The rows; row `n` (from 1) is element `n - 1`.
+    pub rows: Vec<BatchRowBody>,
+}
+
+impl ApiSchema for BatchSubmit {
+    const NAME: &'static str = "BatchRequest";
+    fn schema() -> Value {
+        json!({
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["rows"],
+            "properties": {
+                "org_unit_id": {"type": "integer", "format": "int64", "description": "Organisation unit (default: the client's own; must be within it)."},
+                "issue_valid_rows": {"type": "boolean", "default": false, "description": "File the valid rows even if some are bad; the bad ones are listed in skipped_rows."},
+                "rows": {"type": "array", "minItems": 1, "items": {"$ref": "#/components/schemas/BatchRow"}, "description": "At most batch.max_rows rows."}
+            }
+        })
+    }
+}
+
+/// Why one row was refused.
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct BatchRowError {
+    /// Index in `rows`, from 0.
+    pub index: usize,
+    /// Row number, from 1 (as in `report.csv` and the ZIP's file names).
+    pub line: usize,
+    /// Stable code (`invalid_csr`, `invalid_profile`, ...).
+    pub error: String,
+    /// One line for people.
+    pub message: String,
+}
+
+impl ApiSchema for BatchRowError {
+    const NAME: &'static str = "BatchRowError";
+    fn schema() -> Value {
+        json!({
+            "type": "object",
+            "required": ["index", "line", "error", "message"],
+            "properties": {
+                "index": {"type": "integer", "minimum": 0, "description": "Index in rows, from 0."},
+                "line": {"type": "integer", "minimum": 1, "description": "Row number from 1, as report.csv and the result's file names give it."},
+                "error": {"type": "string", "enum": ["invalid_profile", "profile_not_registered", "invalid_csr", "invalid_subject", "invalid_sans"]},
+                "message": {"type": "string"}
+            }
+        })
+    }
+}
+
+/// A batch as the API shows it.
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct BatchBody {
+    /// The batch id.
+    pub id: String,
+    /// `running` or `done` (`pending` and `rejected` for officers' batches).
+    pub status: String,
+    /// Unit.
+    pub org_unit_id: i64,
+    /// Rows filed.
+    pub total: i64,
+    /// Rows issued so far.
+    pub issued: i64,
+    /// Rows the CA refused.
+    pub failed: i64,
+    /// Filed, RFC 3339.
+    pub created_at: String,
+    /// This batch's URL.
+    pub location: String,
+    /// The result ZIP's URL, once done.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<String>,
+    /// Rows left out at filing (with `issue_valid_rows`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped_rows: Vec<BatchRowError>,
+}
+
+fn rfc3339(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+impl BatchBody {
+    /// The API's view of `b`, with the rows skipped at filing.
+    pub(crate) fn new(b: &BatchRecord, skipped_rows: Vec<BatchRowError>) -> Self {
+        let location = format!("/api/v1/batches/{}", b.uid);
+        BatchBody {
+            id: b.uid.clone(),
+            status: b.status.clone(),
+            org_unit_id: b.org_unit_id,
+            total: b.total,
+            issued: b.issued,
+            failed: b.failed,
+            created_at: rfc3339(b.created_at),
+            result: (b.status == "done").then(|| format!("{location}/result.zip")),
+            location,
+            skipped_rows,
+        }
+    }
+}
+
+impl ApiSchema for BatchBody {
+    const NAME: &'static str = "Batch";
+    fn schema() -> Value {
+        json!({
+            "type": "object",
+            "required": ["id", "status", "org_unit_id", "total", "issued", "failed", "created_at", "location"],
+            "properties": {
+                "id": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+                "status": {"type": "string", "enum": ["pending", "running", "done", "rejected"]},
+                "org_unit_id": {"type": "integer", "format": "int64"},
+                "total": {"type": "integer", "minimum": 0, "description": "Rows filed."},
+                "issued": {"type": "integer", "minimum": 0, "description": "Rows issued so far."},
+                "failed": {"type": "integer", "minimum": 0, "description": "Rows the CA refused (reasons in report.csv)."},
+                "created_at": {"type": "string", "format": "date-time"},
+                "location": {"type": "string", "description": "This batch's URL (also the Location header of the 202 answer)."},
+                "result": {"type": "string", "description": "The result ZIP's URL, once the batch is done."},
+                "skipped_rows": {"type": "array", "items": {"$ref": "#/components/schemas/BatchRowError"}, "description": "Bad rows left out at filing (issue_valid_rows)."}
+            }
+        })
+    }
+}
+
+/// The answer when a batch is refused for its rows: nothing was filed.
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct BatchRefusal {
+    /// `invalid_rows`.
+    pub error: String,
+    /// One line for people.
+    pub message: String,
+    /// Rows sent.
+    pub total: usize,
+    /// Every bad row.
+    pub rows: Vec<BatchRowError>,
+}
+
+impl ApiSchema for BatchRefusal {
+    const NAME: &'static str = "BatchRefusal";
+    fn schema() -> Value {
+        json!({
+            "type": "object",
+            "required": ["error", "message", "total", "rows"],
+            "properties": {
+                "error": {"type": "string", "enum": ["invalid_rows"]},
+                "message": {"type": "string"},
+                "total": {"type": "integer", "minimum": 1, "description": "Rows sent."},
+                "rows": {"type": "array", "items": {"$ref": "#/components/schemas/BatchRowError"}, "description": "Every bad row."}
+            }
+        })
+    }
+}
+
 /// Every component, for the document.
 pub(crate) fn components() -> serde_json::Map<String, Value> {
     let mut m = serde_json::Map::new();
@@ -225,6 +424,11 @@ pub(crate) fn components() -> serde_json::Map<String, Value> {
     m.insert(CertificateBody::NAME.into(), CertificateBody::schema());
     m.insert(CertificateList::NAME.into(), CertificateList::schema());
     m.insert(ErrorBody::NAME.into(), ErrorBody::schema());
+    m.insert(BatchRowBody::NAME.into(), BatchRowBody::schema());
+    m.insert(BatchSubmit::NAME.into(), BatchSubmit::schema());
+    m.insert(BatchRowError::NAME.into(), BatchRowError::schema());
+    m.insert(BatchBody::NAME.into(), BatchBody::schema());
+    m.insert(BatchRefusal::NAME.into(), BatchRefusal::schema());
     m
 }
 
@@ -280,6 +484,47 @@ mod tests {
             error: "e".into(),
             message: "m".into(),
         });
+        let row = BatchRowBody {
+            profile: "server".into(),
+            csr: "x".into(),
+            subject: Some("CN=x".into()),
+            sans: Some(vec!["DNS:x".into()]),
+        };
+        conforms(&row);
+        conforms(&BatchSubmit {
+            org_unit_id: Some(2),
+            issue_valid_rows: true,
+            rows: vec![row],
+        });
+        let bad = BatchRowError {
+            index: 0,
+            line: 1,
+            error: "invalid_csr".into(),
+            message: "m".into(),
+        };
+        conforms(&bad);
+        conforms(&BatchRefusal {
+            error: "invalid_rows".into(),
+            message: "m".into(),
+            total: 1,
+            rows: vec![bad.clone()],
+        });
+        conforms(&BatchBody::new(
+            &BatchRecord {
+                id: 1,
+                uid: "0123456789abcdef0123456789abcdef".into(),
+                org_unit_id: 1,
+                filed_by: None,
+                api_client_id: Some(1),
+                status: "done".into(),
+                approvals_required: 0,
+                total: 2,
+                issued: 1,
+                failed: 1,
+                created_at: 0,
+            },
+            vec![bad],
+        ));
     }
 
     #[test]

@@ -35,6 +35,9 @@ const ANONYMOUS_POSTS: &[&str] = &[
     "/login/certificate",
     "/portal/renew",
     "/portal/revoke",
+    "/portal/enroll",
+    "/portal/enroll/status",
+    "/portal/enroll/certificate",
 ];
 
 /// Header carrying the anti-CSRF token for requests that are neither
@@ -42,6 +45,24 @@ const ANONYMOUS_POSTS: &[&str] = &[
 const CSRF_HEADER: &str = "x-csrf-token";
 
 /// Paths that need no session lookup.
+/// Where the language switch of this page leads back to. A page that
+/// answers a form (a POST) has no address of its own to fetch again: most
+/// such paths are `<page>/<action>` with only a POST route, and fetching
+/// them would end in 405. The switch then leads to the page above
+/// (`/requests/{uid}/pkcs12` → `/requests/{uid}`); what the answer showed
+/// once, such as a one-time password, is not shown again.
+fn switch_target(method: &http::Method, uri: &http::Uri) -> String {
+    if method == http::Method::GET || method == http::Method::HEAD {
+        return uri
+            .path_and_query()
+            .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
+    }
+    match uri.path().trim_end_matches('/').rsplit_once('/') {
+        Some((parent, _)) if !parent.is_empty() => parent.to_owned(),
+        _ => "/".to_owned(),
+    }
+}
+
 fn sessionless(path: &str) -> bool {
     path.starts_with("/static/") || matches!(path, "/health" | "/ready" | "/metrics")
 }
@@ -120,10 +141,7 @@ pub(crate) async fn context(
             .and_then(|v| v.to_str().ok()),
         state.ra.settings().default_language,
     );
-    let path = request
-        .uri()
-        .path_and_query()
-        .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
+    let path = switch_target(request.method(), request.uri());
     let presented = cookies::get(headers, cookies::SESSION);
     let prelogin = cookies::get(headers, cookies::PRELOGIN).filter(|v| is_token(v));
     let mut stale_cookie = false;
@@ -328,4 +346,32 @@ pub(crate) async fn guard(State(state): State<AppState>, request: Request, next:
         return WebError(RaError::Forbidden { action: "change" }).into_response();
     }
     next.run(Request::from_parts(parts, body)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::switch_target;
+    use http::{Method, Uri};
+
+    fn target(method: Method, uri: &str) -> String {
+        switch_target(&method, &uri.parse::<Uri>().expect("test uri"))
+    }
+
+    #[test]
+    fn the_language_switch_returns_to_a_page_that_answers_get() {
+        assert_eq!(
+            target(Method::GET, "/requests?status=issued"),
+            "/requests?status=issued"
+        );
+        assert_eq!(
+            target(Method::POST, "/requests/abc/pkcs12"),
+            "/requests/abc"
+        );
+        assert_eq!(
+            target(Method::POST, "/portal/enroll/status"),
+            "/portal/enroll"
+        );
+        assert_eq!(target(Method::POST, "/units"), "/");
+        assert_eq!(target(Method::POST, "/"), "/");
+    }
 }

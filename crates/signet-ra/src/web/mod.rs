@@ -28,6 +28,8 @@
 //! | POST | `/requests/{uid}/{approve,reject}` | officer other than the filer | decide; enough approvals issue at once |
 //! | POST | `/requests/{uid}/issue` | officer | retry an issuance the CA did not confirm (idempotent) |
 //! | POST | `/requests/{uid}/{revoke,suspend,resume}` | officer | status changes through the CA |
+//! | POST | `/requests/{uid}/pkcs12` | officer (scoped) | server-generated key: PKCS#12 made under a one-time password shown once |
+//! | POST | `/requests/{uid}/pkcs12/download` | officer (scoped) | that PKCS#12, once; the RA's copy is erased |
 //! | GET | `/requests/{uid}/certificate.{pem,der}`, `/requests/{uid}/chain.pem` | as the list | downloads |
 //! | GET | `/requests/{uid}/encryption.pem`, `/requests/{uid}/envelope.der` | as the list | a dual request's encryption certificate and its key enveloped to the signing key (asked of the CA again, idempotently) |
 //! | GET, POST | `/batches` | officer (scoped) | batches; upload a JSON-lines file (every row validated first) |
@@ -36,6 +38,11 @@
 //! | GET | `/batches/{uid}/result.zip` | as the list | certificates with chains, CSV report |
 //! | GET | `/portal` | holder of a certificate this RA issued (client certificate) | the subscriber's portal |
 //! | POST | `/portal/{renew,revoke}` | the same | renewal inside the window (a request officers approve), self-revocation |
+//! | GET | `/portal/renewals/{uid}/chain.pem` | the same | an issued renewal of that certificate, with its chain |
+//! | GET, POST | `/portal/enroll` | anyone with a one-time enrolment code | file the first request with the code and a CSR |
+//! | POST | `/portal/enroll/{status,certificate}` | the same | the code's request status; the certificate with its chain, once (spends the code) |
+//! | GET, POST | `/enrolment-codes` | officer (scoped) | enrolment codes; make one (shown once) |
+//! | POST | `/enrolment-codes/{uid}/revoke` | officer (scoped) | withdraw a code |
 //! | GET, POST | `/recoveries` | officer | key recoveries filed here; file one at the KMC (by certificate serial or key id) |
 //! | GET | `/recoveries/{id}` | officer | a recovery's state at the KMC |
 //! | POST | `/recoveries/{id}/approve` | officer other than the requester (the KMC decides) | approve |
@@ -47,6 +54,7 @@
 //! | GET, POST | `/admin/officers/{id}` | sysadmin | view, edit role, unit, status |
 //! | POST | `/admin/officers/{id}/{password,totp,lock,unlock,certificate,certificate/remove}` | sysadmin | reset password or TOTP, lock, unlock, register or remove the login certificate |
 //! | GET, POST | `/admin/api-clients` | sysadmin | REST API clients: list, register (token shown once, or a certificate) |
+//! | GET | `/reports?from=&to=`, `/reports/export.{csv,xlsx}` | officer (scoped), sysadmin, auditor | certificate counts by status, profile, unit, month; exports (audited) |
 //! | GET | `/audit`, `/audit/export.csv` | sysadmin, auditor | audit trail with filters, CSV export |
 //! | * | `/api/...` | API clients | the REST API (`crate::rest`), outside the console's session and anti-CSRF layers |
 
@@ -82,7 +90,8 @@ pub(crate) struct AppState {
 /// Every route of the RA (see the table above).
 pub(crate) fn router(state: AppState) -> Router {
     use handlers::{
-        admin, api_clients, audit, batches, keys, login, misc, portal, requests, subscribers,
+        admin, api_clients, audit, batches, enrolment_codes, keys, login, misc, portal, requests,
+        subscribers,
     };
     let max_form = state.ra.settings().max_form_bytes;
     let max_upload = state.ra.settings().max_upload_bytes;
@@ -122,6 +131,11 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/requests/{uid}/revoke", post(requests::revoke))
         .route("/requests/{uid}/suspend", post(requests::suspend))
         .route("/requests/{uid}/resume", post(requests::resume))
+        .route("/requests/{uid}/pkcs12", post(requests::create_pkcs12))
+        .route(
+            "/requests/{uid}/pkcs12/download",
+            post(requests::download_pkcs12),
+        )
         .route(
             "/requests/{uid}/certificate.pem",
             get(requests::certificate),
@@ -147,6 +161,27 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/portal/renew", post(portal::renew))
         .route("/portal/revoke", post(portal::revoke))
         .route("/portal/revoked", get(portal::revoked))
+        .route(
+            "/portal/renewals/{uid}/chain.pem",
+            get(portal::renewal_chain),
+        )
+        .route(
+            "/portal/enroll",
+            get(portal::enroll_page).post(portal::enroll),
+        )
+        .route("/portal/enroll/status", post(portal::enroll_status))
+        .route(
+            "/portal/enroll/certificate",
+            post(portal::enroll_certificate),
+        )
+        .route(
+            "/enrolment-codes",
+            get(enrolment_codes::list).post(enrolment_codes::create),
+        )
+        .route(
+            "/enrolment-codes/{uid}/revoke",
+            post(enrolment_codes::revoke),
+        )
         .route("/recoveries", get(keys::recoveries).post(keys::file))
         .route("/recoveries/{id}", get(keys::recovery))
         .route("/recoveries/{id}/approve", post(keys::approve))
@@ -182,6 +217,9 @@ pub(crate) fn router(state: AppState) -> Router {
             "/admin/api-clients",
             get(api_clients::list).post(api_clients::create),
         )
+        .route("/reports", get(handlers::reports::page))
+        .route("/reports/export.csv", get(handlers::reports::export_csv))
+        .route("/reports/export.xlsx", get(handlers::reports::export_xlsx))
         .route("/audit", get(audit::page))
         .route("/audit/export.csv", get(audit::export))
         .route("/static/{file}", get(misc::static_file))

@@ -47,6 +47,11 @@ const NAV: &[(&str, &str, Option<Permission>)] = &[
     ("/requests", "nav.requests", Some(Permission::ViewRequests)),
     ("/batches", "nav.batches", Some(Permission::ViewRequests)),
     (
+        "/enrolment-codes",
+        "nav.enrolment_codes",
+        Some(Permission::FileRequests),
+    ),
+    (
         "/recoveries",
         "nav.recoveries",
         Some(Permission::RecoverKeys),
@@ -196,6 +201,12 @@ impl Ui {
             .get_template("api_docs.html")
             .and_then(|t| t.render(context! { doc => Value::from(Serde(doc)) }))
             .map_err(|e| RaError::internal(format!("template api_docs.html: {e}")))
+    }
+
+    /// The English text of translation `key` (the REST API answers in
+    /// English).
+    pub fn english(&self, key: &str) -> String {
+        self.catalogs.get(Lang::En, key).to_owned()
     }
 
     /// The error page for `key`.

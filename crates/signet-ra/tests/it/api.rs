@@ -300,6 +300,7 @@ async fn token_client(backend: Backend) {
     assert_eq!(page.status, 422, "{}", page.body);
     assert_eq!(err["error"], "ca_refused");
 
+    exercised.extend(crate::api_batches::exercise(&ra, &mut b, &token).await);
     // Every operation of the document was exercised above.
     let mut documented = BTreeSet::new();
     for (path, ops) in doc["paths"].as_object().unwrap() {
@@ -510,4 +511,61 @@ async fn refusals_speak_the_cas_words_and_revocation_options_reach_the_ca() {
     assert_eq!(page.status, 404, "{}", page.body);
     ra.stop().await;
     ca.stop().await;
+}
+
+/// Allowlists take single addresses and CIDR blocks: a client whose
+/// blocks do not hold the caller's address is refused (401, audited as
+/// `address_not_allowed`), one whose block holds it is served, and an
+/// entry with host bits below its prefix is refused at registration.
+#[tokio::test]
+async fn allowlists_take_cidr_blocks() {
+    let ra = Ra::start_with(None, profiles).await;
+    let mut admin = ra.admin().await;
+    let unit = ra.root_unit().await.to_string();
+    let mut token_for = async |name: &str, allowlist: &str| {
+        let page = admin
+            .browser
+            .submit(
+                "/admin/api-clients",
+                "/admin/api-clients",
+                &[
+                    ("name", name),
+                    ("org_unit_id", &unit),
+                    ("profiles", "server"),
+                    ("ip_allowlist", allowlist),
+                    ("rate_per_minute", "100"),
+                    ("certificate", ""),
+                ],
+            )
+            .await;
+        (page.status, page.element_text("api-token"))
+    };
+    let (status, outside) = token_for("net-outside", "10.0.0.0/8 2001:db8::/32").await;
+    assert_eq!(status, 201);
+    let (status, inside) = token_for("net-inside", "192.0.2.0/24, 127.0.0.0/8").await;
+    assert_eq!(status, 201);
+    let (status, none) = token_for("net-typo", "127.0.0.1/8").await;
+    assert_eq!(status, 400);
+    assert!(none.is_none());
+
+    let mut b = ra.browser();
+    let mut call = Call::new(Method::GET, "/api/v1/certificates", &ra);
+    call.token = outside.as_deref();
+    let (page, _) = call.send(&mut b).await;
+    assert_eq!(page.status, 401, "{}", page.body);
+    call.token = inside.as_deref();
+    let (page, _) = call.send(&mut b).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+
+    let events = ra
+        .running()
+        .authority
+        .store()
+        .audit_events(&Default::default(), 1000, 0)
+        .await
+        .unwrap();
+    assert!(events.iter().any(|e| e.entry.action == "api.authenticate"
+        && e.entry.actor == "net-outside"
+        && e.entry.details.contains("address_not_allowed")));
+    ra.stop().await;
 }

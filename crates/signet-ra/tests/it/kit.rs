@@ -112,6 +112,8 @@ impl Ra {
             batch: Default::default(),
             portal: Default::default(),
             kmc: None,
+            reminders: Default::default(),
+            pkcs12: Default::default(),
         };
         let pg = match backend {
             Backend::Sqlite => None,

@@ -16,8 +16,10 @@ pub struct BatchRecord {
     pub uid: String,
     /// Unit.
     pub org_unit_id: i64,
-    /// Filing officer.
-    pub filed_by: i64,
+    /// Filing officer (none for a batch an API client filed).
+    pub filed_by: Option<i64>,
+    /// Filing API client (none for an officer's batch).
+    pub api_client_id: Option<i64>,
     /// `pending`, `running`, `done` or `rejected`.
     pub status: String,
     /// Distinct approvers needed.
@@ -35,7 +37,8 @@ pub struct BatchRecord {
 macro_rules! select_batches {
     ($rest:literal) => {
         concat!(
-            "SELECT id, uid, org_unit_id, filed_by, status, approvals_required, total, issued, \
+            "SELECT id, uid, org_unit_id, filed_by, api_client_id, status, approvals_required, \
+             total, issued, \
              failed, created_at FROM batches ",
             $rest
         )
@@ -117,6 +120,33 @@ impl RaTx {
             .fetch_one(&mut *conn)
             .await
             .during("insert batch")?
+        }))
+    }
+
+    /// Files a batch for API client `api_client_id`, already `running`:
+    /// the client's registration is its approval. Returns its id.
+    pub async fn create_api_batch(
+        &mut self,
+        uid: &str,
+        org_unit_id: i64,
+        api_client_id: i64,
+        total: i64,
+        now: Timestamp,
+    ) -> Result<i64, StoreError> {
+        Ok(on_tx!(self, |conn| {
+            sqlx::query_scalar(
+                "INSERT INTO batches (uid, org_unit_id, api_client_id, status, \
+                 approvals_required, total, issued, failed, created_at, updated_at) \
+                 VALUES ($1, $2, $3, 'running', 0, $4, 0, 0, $5, $5) RETURNING id",
+            )
+            .bind(uid)
+            .bind(org_unit_id)
+            .bind(api_client_id)
+            .bind(total)
+            .bind(now.unix())
+            .fetch_one(&mut *conn)
+            .await
+            .during("insert API batch")?
         }))
     }
 
@@ -204,6 +234,32 @@ impl RaTx {
             });
         }
         Ok(n > 0)
+    }
+
+    /// Adds to a batch's issued and failed counts (the batch job, in the
+    /// transaction that changes those rows; cheaper than a recount).
+    pub async fn add_batch_progress(
+        &mut self,
+        batch_id: i64,
+        issued: i64,
+        failed: i64,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        on_tx!(self, |conn| {
+            sqlx::query(
+                "UPDATE batches SET issued = issued + $1, failed = failed + $2, updated_at = $3 \
+                 WHERE id = $4",
+            )
+            .bind(issued)
+            .bind(failed)
+            .bind(now.unix())
+            .bind(batch_id)
+            .execute(&mut *conn)
+            .await
+            .during("update batch progress")?
+            .rows_affected()
+        });
+        Ok(())
     }
 
     /// Recounts a batch's issued and failed rows from its rows.

@@ -11,11 +11,16 @@
 
 mod api;
 mod audit;
+mod batch_signatures;
 mod batches;
 mod keys;
 mod officers;
 mod org_units;
+mod portal;
+mod reminders;
+mod reports;
 mod requests;
+mod server_keys;
 mod sessions;
 mod subscribers;
 
@@ -25,11 +30,16 @@ pub use api::{ApiClientRecord, IdempotentResponse, NewApiClient};
 pub use audit::{
     AUDIT_GENESIS_HASH, AuditCheckpoint, AuditEntry, AuditFilter, AuditRecord, chain_hash,
 };
+pub use batch_signatures::BatchSignatureRecord;
 pub use batches::BatchRecord;
 pub use keys::KeyBlob;
 pub use officers::{FailureOutcome, NewOfficer, OfficerRecord, OfficerUpdate};
 pub use org_units::{MoveOutcome, OrgUnit, ScopePrefix};
+pub use portal::{EnrolmentCodeRecord, NewEnrolmentCode, SupersededRevocation};
+pub use reminders::{ExpiringCertificate, ReminderBand, ReminderFinish, ReminderRecord};
+pub use reports::{ReportScope, UnitCount};
 pub use requests::{DecisionRecord, IssuedRecord, NewRequest, RequestFilter, RequestRecord};
+pub use server_keys::ServerKeyRecord;
 pub use sessions::{NewSession, SessionRecord};
 pub use subscribers::{NewSubscriber, SubscriberRecord};
 

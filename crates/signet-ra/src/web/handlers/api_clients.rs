@@ -95,7 +95,8 @@ pub(crate) async fn create(
     a: Active,
     Form(form): Form<CreateForm>,
 ) -> WebResult {
-    let ips: Result<Vec<std::net::IpAddr>, _> = words(&form.ip_allowlist).map(str::parse).collect();
+    let ips: Result<Vec<crate::net::AddrRange>, _> =
+        words(&form.ip_allowlist).map(str::parse).collect();
     let Ok(ip_allowlist) = ips else {
         return list_page(
             &state,

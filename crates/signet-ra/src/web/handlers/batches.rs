@@ -36,6 +36,20 @@ async fn list_page(
     row_errors: &[RowError],
     total: usize,
 ) -> WebResult {
+    list_page_replayed(state, a, status, error, row_errors, total, None).await
+}
+
+/// [`list_page`], saying that the signed file was already filed as batch
+/// `replayed`.
+async fn list_page_replayed(
+    state: &AppState,
+    a: &Active,
+    status: StatusCode,
+    error: Option<&str>,
+    row_errors: &[RowError],
+    total: usize,
+    replayed: Option<&str>,
+) -> WebResult {
     let batches: Vec<Value> = state
         .ra
         .list_batches(&a.caller)
@@ -61,7 +75,9 @@ async fn list_page(
             may_file => a.caller.may(Permission::FileRequests),
             max_rows => s.batch_max_rows,
             max_bytes => s.max_upload_bytes,
+            require_signature => s.batch_require_signature,
             error => error,
+            replayed => replayed,
             row_errors => row_errors.iter().map(|e| context! { line => e.line, key => e.key }).collect::<Vec<_>>(),
             total => total,
         },
@@ -87,6 +103,8 @@ pub(crate) struct UploadForm {
 struct Upload {
     org_unit_id: i64,
     file: BatchUpload,
+    /// The officer's detached CMS signature over the uploaded file.
+    signature: Option<Vec<u8>>,
     issue_valid_rows: bool,
 }
 
@@ -111,6 +129,7 @@ impl Upload {
             return Ok(Self {
                 org_unit_id: form.org_unit_id,
                 file: BatchUpload::JsonLines(form.file),
+                signature: None,
                 issue_valid_rows: form.issue_valid_rows.is_some(),
             });
         }
@@ -118,6 +137,7 @@ impl Upload {
             .await
             .map_err(|_| malformed())?;
         let (mut unit, mut pasted, mut uploaded, mut issue_valid_rows) = (None, None, None, false);
+        let mut signature = None;
         while let Some(field) = parts.next_field().await.map_err(|_| malformed())? {
             match field.name().unwrap_or_default() {
                 "org_unit_id" => {
@@ -133,12 +153,26 @@ impl Upload {
                         uploaded = Some((name, bytes.to_vec()));
                     }
                 }
+                "signature" => {
+                    let bytes = field.bytes().await.map_err(|_| malformed())?;
+                    if !bytes.is_empty() {
+                        signature = Some(bytes.to_vec());
+                    }
+                }
                 "issue_valid_rows" => issue_valid_rows = true,
                 // `csrf` was checked by the guard.
                 _ => {}
             }
         }
         let pasted = pasted.filter(|p| !p.trim().is_empty());
+        if pasted.is_some() && signature.is_some() {
+            // A signature covers the bytes of a file; a browser rewrites
+            // the line breaks of pasted text.
+            return Err(RaError::Invalid {
+                field: "signature",
+                key: "batch_signature.error_needs_file",
+            });
+        }
         let file = match (pasted, uploaded) {
             (Some(text), None) => BatchUpload::JsonLines(text),
             (None, Some((name, bytes))) => BatchUpload::from_file(&name, bytes)?,
@@ -158,6 +192,7 @@ impl Upload {
         Ok(Self {
             org_unit_id: unit.ok_or_else(malformed)?,
             file,
+            signature,
             issue_valid_rows,
         })
     }
@@ -173,10 +208,11 @@ pub(crate) async fn upload(
         Ok(form) => {
             state
                 .ra
-                .file_batch_upload(
+                .file_signed_batch(
                     &a.caller,
                     form.org_unit_id,
                     form.file,
+                    form.signature.as_deref(),
                     form.issue_valid_rows,
                 )
                 .await
@@ -198,6 +234,9 @@ pub(crate) async fn upload(
             )
             .await
         }
+        Ok(BatchFiling::AlreadyFiled { batch }) => {
+            list_page_replayed(&state, &a, StatusCode::CONFLICT, None, &[], 0, Some(&batch)).await
+        }
         Err(RaError::Forbidden { action }) => Err(WebError(RaError::Forbidden { action })),
         Err(e) => {
             let (status, key) = form_error(e)?;
@@ -214,13 +253,20 @@ async fn detail_page(
     error: Option<&str>,
 ) -> WebResult {
     let batch = state.ra.scoped_batch(&a.caller, uid).await?;
-    let own = a.caller.officer_id == Some(batch.filed_by);
+    let signer = state.ra.batch_signer(&batch).await?.map(|s| {
+        context! {
+            subject => s.signer_subject,
+            sha256 => s.signer_sha256,
+        }
+    });
+    let own = a.caller.officer_id.is_some() && a.caller.officer_id == batch.filed_by;
     state.ui.page_with_status(
         status,
         "batches/detail.html",
         &a.ctx,
         context! {
             b => view(&batch),
+            signer => signer,
             may_decide => batch.status == "pending" && !own && a.caller.may(Permission::DecideRequests),
             error => error,
         },

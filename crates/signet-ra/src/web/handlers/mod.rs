@@ -4,10 +4,12 @@ pub(crate) mod admin;
 pub(crate) mod api_clients;
 pub(crate) mod audit;
 pub(crate) mod batches;
+pub(crate) mod enrolment_codes;
 pub(crate) mod keys;
 pub(crate) mod login;
 pub(crate) mod misc;
 pub(crate) mod portal;
+pub(crate) mod reports;
 pub(crate) mod requests;
 pub(crate) mod subscribers;
 

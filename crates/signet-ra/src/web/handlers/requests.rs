@@ -1,5 +1,7 @@
-//! Certificate requests: list, file, view, approve or reject, retry
-//! issuance, download the certificate, revoke / suspend / resume.
+//! Certificate requests: list, file (with a CSR or a key the RA
+//! generates), view, approve or reject, retry issuance, download the
+//! certificate (and a generated key's PKCS#12, once), revoke / suspend /
+//! resume.
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -10,7 +12,10 @@ use serde::{Deserialize, Serialize};
 use signet_store::ra::{RequestFilter, RequestRecord};
 
 use super::{form_error, see_other};
-use crate::authority::{REQUEST_PAGE, REVOCATION_REASONS, RequestForm, STATUSES, StatusChange};
+use crate::authority::{
+    REQUEST_PAGE, REVOCATION_REASONS, RequestForm, STATUSES, ServerKeyForm, ServerKeyState,
+    StatusChange,
+};
 use crate::error::RaError;
 use crate::roles::Permission;
 use crate::web::AppState;
@@ -207,6 +212,7 @@ async fn new_form(
         .iter()
         .map(|p| (p.name.clone(), p.approvals))
         .collect();
+    let vetted = form.and_then(|f| f.server_key.as_ref());
     state.ui.page_with_status(
         status,
         "requests/new.html",
@@ -217,6 +223,14 @@ async fn new_form(
             error => error,
             csr => form.map(|f| f.csr_pem.clone()),
             comment => form.map(|f| f.comment.clone()),
+            key_types => signet_core::subscriber_key::SUBSCRIBER_KEY_TYPES
+                .iter()
+                .map(|k| k.as_str())
+                .collect::<Vec<_>>(),
+            server_key => vetted.is_some(),
+            key_type => vetted.map(|v| v.key_type.clone()),
+            subject => vetted.map(|v| v.subject.clone()),
+            sans => vetted.map(|v| v.sans.clone()),
         },
     )
 }
@@ -235,7 +249,17 @@ pub(crate) async fn new_page(State(state): State<AppState>, a: Active) -> WebRes
 pub(crate) struct FileForm {
     org_unit_id: i64,
     profile: String,
+    /// `csr` (pasted) or `server` (the RA generates the key).
+    #[serde(default)]
+    key_source: String,
+    #[serde(default)]
     csr: String,
+    #[serde(default)]
+    key_type: String,
+    #[serde(default)]
+    subject: String,
+    #[serde(default)]
+    sans: String,
     #[serde(default)]
     comment: String,
 }
@@ -246,10 +270,16 @@ pub(crate) async fn create(
     a: Active,
     Form(form): Form<FileForm>,
 ) -> WebResult {
+    let server_key = (form.key_source == "server").then_some(ServerKeyForm {
+        key_type: form.key_type,
+        subject: form.subject,
+        sans: form.sans,
+    });
     let request = RequestForm {
         org_unit_id: form.org_unit_id,
         profile: form.profile,
         csr_pem: form.csr,
+        server_key,
         comment: form.comment,
     };
     match state.ra.file_request(&a.caller, &request).await {
@@ -295,6 +325,24 @@ async fn detail_page(
                 && a.caller.may(Permission::DecideRequests),
             reasons => REVOCATION_REASONS,
             dual => state.ra.settings().is_dual(&detail.record.profile),
+            server_key => detail.server_key.as_ref().map(|k| context! {
+                key_type => k.key_type.clone(),
+                state => k.state.as_str(),
+            }),
+            // Only the officer who made the PKCS#12 downloads it or makes
+            // it again, and only while the certificate is good.
+            may_create_pkcs12 => detail.server_key.as_ref().is_some_and(|k| {
+                k.may_package(a.caller.officer_id)
+            }) && detail.record.status == "issued"
+                && detail.record.cert_status.as_deref() == Some("good")
+                && a.caller.may(Permission::FileRequests),
+            recreate_pkcs12 => detail.server_key.as_ref().is_some_and(|k| {
+                k.state == ServerKeyState::Packaged
+            }),
+            may_download_pkcs12 => detail.server_key.as_ref().is_some_and(|k| {
+                k.may_download(a.caller.officer_id)
+            }) && detail.record.cert_status.as_deref() == Some("good")
+                && a.caller.may(Permission::FileRequests),
             error => error,
         },
     )
@@ -490,4 +538,46 @@ pub(crate) async fn chain(
     Path(uid): Path<String>,
 ) -> WebResult {
     download(&state, &a, &uid, true).await
+}
+
+/// POST /requests/{uid}/pkcs12: packages a generated key and shows its
+/// one-time password, once, beside the download button.
+pub(crate) async fn create_pkcs12(
+    State(state): State<AppState>,
+    a: Active,
+    Path(uid): Path<String>,
+) -> WebResult {
+    match state.ra.create_pkcs12(&a.caller, &uid).await {
+        Ok(password) => state.ui.page(
+            "requests/pkcs12.html",
+            &a.ctx,
+            context! {
+                uid => uid,
+                password => password.expose(),
+            },
+        ),
+        Err(e) => {
+            let (status, key) = form_error(e)?;
+            detail_page(&state, &a, &uid, status, Some(key)).await
+        }
+    }
+}
+
+/// POST /requests/{uid}/pkcs12/download: the PKCS#12, once.
+pub(crate) async fn download_pkcs12(
+    State(state): State<AppState>,
+    a: Active,
+    Path(uid): Path<String>,
+) -> WebResult {
+    match state.ra.deliver_pkcs12(&a.caller, &uid).await {
+        Ok((serial, p12)) => Ok(super::attachment(
+            p12,
+            "application/x-pkcs12",
+            &format!("{serial}.p12"),
+        )),
+        Err(e) => {
+            let (status, key) = form_error(e)?;
+            detail_page(&state, &a, &uid, status, Some(key)).await
+        }
+    }
 }
