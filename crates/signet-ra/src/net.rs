@@ -4,7 +4,9 @@
 //! A client connecting over IPv6 with an IPv4-mapped address
 //! (`::ffff:10.0.0.7`, what a dual-stack listener reports) is matched as
 //! the IPv4 address it maps, so an allowlist written in IPv4 works on
-//! either kind of listener.
+//! either kind of listener; an IPv4-mapped range (`::ffff:10.0.0.0/104`)
+//! is the IPv4 block it maps. IPv6 ranges match IPv6 clients only: `::/0`
+//! allows every IPv6 address, `0.0.0.0/0` every IPv4 one.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -85,8 +87,7 @@ impl FromStr for AddrRange {
         let addr: IpAddr = addr
             .parse()
             .map_err(|_| AddrRangeError::Syntax(s.to_owned()))?;
-        let addr = unmapped(addr);
-        let width = if addr.is_ipv4() { 32 } else { 128 };
+        let width: u8 = if addr.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
             None => width,
             Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => p
@@ -97,6 +98,15 @@ impl FromStr for AddrRange {
         if prefix > width {
             return Err(AddrRangeError::Prefix(s.to_owned()));
         }
+        // `::ffff:10.0.0.0/104` is the IPv4 block 10.0.0.0/8 written in
+        // IPv6: clients are matched unmapped, so the range is too.
+        let (addr, prefix) = match addr {
+            IpAddr::V6(v6) if prefix >= 96 => match v6.to_ipv4_mapped() {
+                Some(v4) => (IpAddr::V4(v4), prefix - 96),
+                None => (addr, prefix),
+            },
+            _ => (addr, prefix),
+        };
         if masked(addr, prefix) != addr {
             return Err(AddrRangeError::HostBits(s.to_owned()));
         }
@@ -168,6 +178,10 @@ mod tests {
     fn ipv4_mapped_clients_match_ipv4_ranges() {
         assert!(range("127.0.0.0/8").contains(ip("::ffff:127.0.0.1")));
         assert!(range("::ffff:10.0.0.1").contains(ip("10.0.0.1")));
+        let mapped = range("::ffff:10.0.0.0/104");
+        assert_eq!(mapped, range("10.0.0.0/8"));
+        assert!(mapped.contains(ip("::ffff:10.9.9.9")));
+        assert!(!range("::/0").contains(ip("::ffff:10.0.0.1")));
     }
 
     #[test]

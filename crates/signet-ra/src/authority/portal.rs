@@ -6,6 +6,8 @@
 //!
 //! A renewal is a new request for the same profile and unit, filed by the
 //! certificate (`renewal_of`); officers approve it as the profile demands,
+//! whether the CSR holds a new key (re-key) or the certificate's own key
+//! (renewal with the same key; the trail records which, as `key`),
 //! like any other request. One renewal per certificate: none is filed
 //! while another waits or once one was issued.
 
@@ -198,6 +200,11 @@ impl RegistrationAuthority {
             field: "csr",
             key: "error.invalid_csr",
         })?;
+        let key = if same_key(&holder.record, &csr) {
+            "same"
+        } else {
+            "new"
+        };
         let uid = format!("{:032x}", rand::random::<u128>());
         let mut tx = self.store.begin().await?;
         tx.create_request(&NewRequest {
@@ -224,6 +231,7 @@ impl RegistrationAuthority {
                 &AuditEvent::by(&holder.caller, "portal.renew")
                     .target(format!("request:{uid}"))
                     .detail("renews", serial)
+                    .detail("key", key)
                     .detail("profile", holder.record.profile.as_str())
                     .detail("days_left", view.days_left),
             )
@@ -273,4 +281,23 @@ impl RegistrationAuthority {
         )
         .await
     }
+}
+
+/// Whether the CSR asks for the key the holder's certificate already
+/// certifies (a renewal with the same key rather than a re-key).
+fn same_key(record: &RequestRecord, csr: &VerifiedCsr) -> bool {
+    use der::Encode as _;
+    let current = record
+        .certificate_pem
+        .as_deref()
+        .and_then(|pem| signet_core::pem::certificates_from_pem(pem.as_bytes()).ok())
+        .and_then(|certs| certs.into_iter().next())
+        .and_then(|der| x509_cert::Certificate::from_der(&der).ok())
+        .and_then(|cert| {
+            cert.tbs_certificate()
+                .subject_public_key_info()
+                .to_der()
+                .ok()
+        });
+    current.is_some_and(|spki| csr.spki().to_der().ok().as_deref() == Some(spki.as_slice()))
 }

@@ -45,22 +45,70 @@ const ANONYMOUS_POSTS: &[&str] = &[
 const CSRF_HEADER: &str = "x-csrf-token";
 
 /// Paths that need no session lookup.
-/// Where the language switch of this page leads back to. A page that
-/// answers a form (a POST) has no address of its own to fetch again: most
-/// such paths are `<page>/<action>` with only a POST route, and fetching
-/// them would end in 405. The switch then leads to the page above
-/// (`/requests/{uid}/pkcs12` → `/requests/{uid}`); what the answer showed
-/// once, such as a one-time password, is not shown again.
+/// The console's pages that answer GET, as patterns (`*` is one path
+/// segment). The language switch of a page that answers a form leads to
+/// the nearest of these.
+const PAGES: &[&str] = &[
+    "/",
+    "/login",
+    "/subscribers",
+    "/subscribers/new",
+    "/requests",
+    "/requests/new",
+    "/requests/*",
+    "/batches",
+    "/batches/*",
+    "/portal",
+    "/portal/enroll",
+    "/enrolment-codes",
+    "/recoveries",
+    "/recoveries/*",
+    "/keys/health",
+    "/units",
+    "/admin/officers",
+    "/admin/officers/*",
+    "/admin/api-clients",
+    "/reports",
+    "/audit",
+];
+
+fn is_page(path: &str) -> bool {
+    PAGES.iter().any(|pattern| {
+        let mut want = pattern.split('/');
+        let mut have = path.split('/');
+        loop {
+            match (want.next(), have.next()) {
+                (None, None) => return true,
+                (Some("*"), Some(seg)) if !seg.is_empty() => {}
+                (Some(w), Some(h)) if w == h => {}
+                _ => return false,
+            }
+        }
+    })
+}
+
+/// Where the language switch of this page leads back to: the page itself
+/// for a GET. A page that answers a form (a POST) has no address of its
+/// own to fetch again (`/requests/{uid}/pkcs12` has only a POST route;
+/// fetching it would end in 405), so the switch leads to that path if it
+/// is also a page, else to the nearest page above it
+/// (`/requests/{uid}/pkcs12` → `/requests/{uid}`, `/units/{id}/rename` →
+/// `/units`), else home. What the answer showed once, such as a one-time
+/// password, is not shown again.
 fn switch_target(method: &http::Method, uri: &http::Uri) -> String {
     if method == http::Method::GET || method == http::Method::HEAD {
         return uri
             .path_and_query()
             .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
     }
-    match uri.path().trim_end_matches('/').rsplit_once('/') {
-        Some((parent, _)) if !parent.is_empty() => parent.to_owned(),
-        _ => "/".to_owned(),
+    let mut path = uri.path().trim_end_matches('/');
+    while !path.is_empty() {
+        if is_page(path) {
+            return path.to_owned();
+        }
+        path = path.rsplit_once('/').map_or("", |(parent, _)| parent);
     }
+    "/".to_owned()
 }
 
 fn sessionless(path: &str) -> bool {
@@ -371,7 +419,17 @@ mod tests {
             target(Method::POST, "/portal/enroll/status"),
             "/portal/enroll"
         );
-        assert_eq!(target(Method::POST, "/units"), "/");
+        assert_eq!(target(Method::POST, "/portal/enroll"), "/portal/enroll");
+        assert_eq!(target(Method::POST, "/units/5/rename"), "/units");
+        assert_eq!(
+            target(Method::POST, "/admin/api-clients"),
+            "/admin/api-clients"
+        );
+        assert_eq!(
+            target(Method::POST, "/enrolment-codes/abc/revoke"),
+            "/enrolment-codes"
+        );
+        assert_eq!(target(Method::POST, "/logout"), "/");
         assert_eq!(target(Method::POST, "/"), "/");
     }
 }

@@ -1316,3 +1316,108 @@ async fn enrolment_codes_download_after_a_slow_approval_and_never_a_revoked_cert
     ra.stop().await;
     ca.stop().await;
 }
+
+/// Renewal with the same key: the holder sends a CSR made with the key
+/// the certificate already certifies; it is filed and approved like a
+/// re-key, the trail says `key: same`, and the new certificate certifies
+/// that very key and verifies with OpenSSL.
+#[tokio::test]
+async fn a_holder_renews_with_the_same_key() {
+    let ca = TestCa::start().await;
+    let (ra, _roots) = portal_ra(signet_store::Backend::Sqlite, &ca, |_| {}).await;
+    let mut admin = ra.admin().await;
+    let root = ra.root_unit().await;
+    let unit = root.to_string();
+    let mut a = ra
+        .officer(&mut admin.browser, "alice", "officer", root)
+        .await;
+    let mut b = ra.officer(&mut admin.browser, "bob", "officer", root).await;
+    let (csr, key) = client_csr("zhao.example.test");
+    let page = a
+        .browser
+        .submit(
+            "/requests/new",
+            "/requests/new",
+            &[
+                ("profile", "client"),
+                ("org_unit_id", &unit),
+                ("csr", &csr),
+                ("comment", ""),
+            ],
+        )
+        .await;
+    let location = page.location().unwrap().to_owned();
+    b.browser
+        .submit(&location, &format!("{location}/approve"), &[])
+        .await
+        .assert_redirect(&location);
+    let chain = a.browser.get(&format!("{location}/chain.pem")).await.body;
+    let identity =
+        signet_tls::Identity::from_pem(chain.as_bytes(), key.serialize_pem().as_bytes()).unwrap();
+    let mut holder = crate::browser::Browser::new(&ra.base, &ra.web_roots, Some(&identity));
+    let old_serial = holder
+        .get("/portal")
+        .await
+        .element_text("portal-serial")
+        .unwrap();
+
+    // The same key pair signs the renewal's CSR.
+    ra.advance(380 * 86_400);
+    let mut params = rcgen::CertificateParams::new(vec!["zhao.example.test".to_owned()]).unwrap();
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "zhao.example.test");
+    let same_key_csr = params.serialize_request(&key).unwrap().pem().unwrap();
+    holder
+        .submit("/portal", "/portal/renew", &[("csr", &same_key_csr)])
+        .await
+        .assert_redirect("/portal");
+    let store = ra.running().authority.store().clone();
+    let all = signet_store::ra::ScopePrefix::all();
+    let renewal = store
+        .requests(&all, &Default::default(), 100, 0)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.renewal_of.as_deref() == Some(old_serial.as_str()))
+        .unwrap();
+    let location = format!("/requests/{}", renewal.uid);
+    a.browser = ra.login("alice", &a.totp).await;
+    a.browser
+        .submit(&location, &format!("{location}/approve"), &[])
+        .await
+        .assert_redirect(&location);
+    let renewal = store.request(&renewal.uid, &all).await.unwrap().unwrap();
+    assert_eq!(renewal.status, "issued");
+    let new_chain = format!(
+        "{}{}",
+        renewal.certificate_pem.as_deref().unwrap(),
+        renewal.chain_pem.as_deref().unwrap()
+    );
+    openssl_verify_client(&ca, &new_chain);
+    let public_key = |pem: &str| {
+        let leaf = signet_core::pem::certificates_from_pem(pem.as_bytes()).unwrap()[0].clone();
+        let cert = <x509_cert::Certificate as der::Decode>::from_der(&leaf).unwrap();
+        der::Encode::to_der(cert.tbs_certificate().subject_public_key_info()).unwrap()
+    };
+    assert_eq!(public_key(&new_chain), public_key(&chain));
+    assert_ne!(renewal.serial.as_deref(), Some(old_serial.as_str()));
+
+    let events = store
+        .audit_events(&Default::default(), 1000, 0)
+        .await
+        .unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.entry.action == "portal.renew"
+                && e.entry.details.contains("\"key\":\"same\"")),
+        "{:?}",
+        events
+            .iter()
+            .filter(|e| e.entry.action == "portal.renew")
+            .collect::<Vec<_>>()
+    );
+    ra.stop().await;
+}
