@@ -3,7 +3,7 @@
 //! store, shown masked, and checked for tampering whenever read.
 
 use rand::RngExt as _;
-use signet_store::ra::{NewSubscriber, SubscriberRecord};
+use signet_store::ra::{NewSubscriber, RequestFilter, RequestRecord, SubscriberRecord};
 
 use super::RegistrationAuthority;
 use crate::audit::AuditEvent;
@@ -13,6 +13,36 @@ use crate::sensitive::{Revealed, SensitiveField};
 
 /// Subscribers per page.
 pub const PAGE_SIZE: u32 = 50;
+
+/// Requests a subscriber's page lists (the newest; the request list,
+/// filtered by subscriber, shows them all).
+pub const SUBSCRIBER_REQUESTS: u32 = 100;
+
+/// Subscribers the new-request form offers (the newest in scope; any
+/// other is chosen from its own page).
+const SUBSCRIBER_CHOICES: u32 = 200;
+
+/// A subscriber's page: the record, masked, and the requests filed for it.
+#[derive(Clone, Debug)]
+pub struct SubscriberDetail {
+    /// The subscriber.
+    pub subscriber: SubscriberView,
+    /// The requests filed for it in the caller's scope, newest first, at
+    /// most [`SUBSCRIBER_REQUESTS`]; none for roles that do not see
+    /// requests.
+    pub requests: Vec<RequestRecord>,
+}
+
+/// A subscriber the new-request form offers.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct SubscriberChoice {
+    /// Database id (the form's value).
+    pub id: i64,
+    /// Name.
+    pub display_name: String,
+    /// `person`, `server` or `device`.
+    pub kind: String,
+}
 
 /// The registration form.
 #[derive(Clone, Default)]
@@ -233,6 +263,69 @@ impl RegistrationAuthority {
             views.push(self.subscriber_view(r).await?);
         }
         Ok(views)
+    }
+
+    /// One subscriber in the caller's scope (404 otherwise, as for every
+    /// scoped record) with the requests filed for it.
+    pub async fn subscriber_detail(
+        &self,
+        caller: &Caller,
+        id: i64,
+    ) -> Result<SubscriberDetail, RaError> {
+        self.require(caller, Permission::ViewSubscribers, "subscriber.view")
+            .await?;
+        let record = self
+            .store
+            .subscriber(id, caller.scope.prefix())
+            .await?
+            .ok_or(RaError::NotFound { what: "subscriber" })?;
+        let requests = if caller.may(Permission::ViewRequests) {
+            let filter = RequestFilter {
+                subscriber_id: Some(record.id),
+                ..RequestFilter::default()
+            };
+            self.store
+                .requests(caller.scope.prefix(), &filter, SUBSCRIBER_REQUESTS, 0)
+                .await?
+        } else {
+            Vec::new()
+        };
+        Ok(SubscriberDetail {
+            subscriber: self.subscriber_view(&record).await?,
+            requests,
+        })
+    }
+
+    /// The subscribers the new-request form offers: the newest
+    /// [`SUBSCRIBER_CHOICES`] in the caller's scope, and `preselected` (the
+    /// subscriber whose page the officer came from) if it is in scope.
+    /// None for callers who do not file requests.
+    pub async fn subscriber_choices(
+        &self,
+        caller: &Caller,
+        preselected: Option<i64>,
+    ) -> Result<Vec<SubscriberChoice>, RaError> {
+        if !caller.may(Permission::FileRequests) {
+            return Ok(Vec::new());
+        }
+        let mut records = self
+            .store
+            .subscribers(caller.scope.prefix(), None, None, SUBSCRIBER_CHOICES, 0)
+            .await?;
+        if let Some(id) = preselected
+            && !records.iter().any(|r| r.id == id)
+            && let Some(r) = self.store.subscriber(id, caller.scope.prefix()).await?
+        {
+            records.insert(0, r);
+        }
+        Ok(records
+            .into_iter()
+            .map(|r| SubscriberChoice {
+                id: r.id,
+                display_name: r.display_name,
+                kind: r.kind,
+            })
+            .collect())
     }
 
     /// A subscriber with its sensitive fields decrypted, checked and

@@ -1,16 +1,18 @@
 //! Subscribers: the list (masked, scoped), exact search on a sensitive
-//! field, registration.
+//! field, registration, and a subscriber's page with the requests filed
+//! for it.
 
 use axum::Form;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use minijinja::context;
 use minijinja::value::{Serde, Value};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
+use super::requests::RequestView;
 use super::{form_error, see_other};
-use crate::authority::{SubscriberForm, SubscriberSearch};
+use crate::authority::{SUBSCRIBER_REQUESTS, SubscriberForm, SubscriberSearch};
 use crate::error::RaError;
 use crate::roles::Permission;
 use crate::web::AppState;
@@ -93,6 +95,41 @@ pub(crate) async fn search(
         }
         other => other,
     }
+}
+
+/// GET /subscribers/{id}: the subscriber (sensitive fields masked) and
+/// the requests filed for it, with their status.
+pub(crate) async fn detail(
+    State(state): State<AppState>,
+    a: Active,
+    Path(id): Path<String>,
+) -> WebResult {
+    let id = id
+        .parse::<i64>()
+        .map_err(|_| WebError(RaError::NotFound { what: "subscriber" }))?;
+    let detail = state.ra.subscriber_detail(&a.caller, id).await?;
+    let unit = state
+        .ra
+        .list_org_units(&a.caller)
+        .await?
+        .into_iter()
+        .find(|u| u.id == detail.subscriber.org_unit_id)
+        .map(|u| u.name);
+    let more = detail.requests.len() >= usize::try_from(SUBSCRIBER_REQUESTS).unwrap_or(usize::MAX);
+    let requests: Vec<RequestView> = detail.requests.iter().map(RequestView::from).collect();
+    state.ui.page(
+        "subscribers/detail.html",
+        &a.ctx,
+        context! {
+            s => Value::from(Serde(&detail.subscriber)),
+            unit => unit,
+            requests => Value::from(Serde(requests)),
+            show_requests => a.caller.may(Permission::ViewRequests),
+            may_file => a.caller.may(Permission::FileRequests),
+            more => more,
+            limit => SUBSCRIBER_REQUESTS,
+        },
+    )
 }
 
 async fn new_form(
