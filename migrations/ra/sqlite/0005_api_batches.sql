@@ -6,6 +6,10 @@
 -- set), and approvals_required is 0 for it (at least 1 for officers'
 -- batches, as before).
 --
+-- job_owner and job_lease_until: the RA instance running the batch's
+-- background job and until when (Unix seconds) its claim holds; another
+-- instance takes the batch over only once the lease has run out.
+--
 -- SQLite cannot relax NOT NULL or CHECK in place: the table is rebuilt as
 -- https://www.sqlite.org/lang_altertable.html ("Making Other Kinds Of
 -- Table Schema Changes") prescribes, with foreign keys off for the copy
@@ -27,6 +31,8 @@ CREATE TABLE batches_new (
     failed             INTEGER NOT NULL,
     created_at         INTEGER NOT NULL,
     updated_at         INTEGER NOT NULL,
+    job_owner          TEXT,
+    job_lease_until    INTEGER,
     CHECK ((filed_by IS NULL) <> (api_client_id IS NULL)),
     CHECK (approvals_required >= 1 OR api_client_id IS NOT NULL)
 );

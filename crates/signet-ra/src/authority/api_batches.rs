@@ -6,11 +6,16 @@
 //! rows. As for the client's single enrolments its registration is the
 //! approval, so the batch is filed `running` and the background job of
 //! [`super::batches`] starts at once (each row keeps its own CA request id
-//! `ra:<uid>`, so a job resumed after a restart never issues twice).
+//! `ra:<uid>`, so a job resumed after a restart never issues twice). With
+//! an idempotency key the batch's uid is derived from (client, key), as
+//! for single enrolments: a retry, even a concurrent one or one after a
+//! lost answer, finds the batch filed first and files nothing. A client
+//! sees its own batches only.
 
 use std::sync::Arc;
 
 use rand::RngExt as _;
+use sha2::{Digest as _, Sha256};
 use signet_store::ra::{BatchRecord, NewRequest};
 
 use super::RegistrationAuthority;
@@ -60,6 +65,7 @@ impl RegistrationAuthority {
         self: &Arc<Self>,
         p: &ApiPrincipal,
         batch: ApiBatch,
+        idempotency_key: Option<&str>,
     ) -> Result<BatchFiling, RaError> {
         let caller = &p.caller;
         self.require(caller, Permission::FileRequests, "batch.file")
@@ -104,13 +110,38 @@ impl RegistrationAuthority {
                 .await;
             return Ok(BatchFiling::Refused { errors, total });
         }
-        let uid = format!("{:032x}", rand::rng().random::<u128>());
+        let uid = match idempotency_key {
+            Some(k) => {
+                let digest = Sha256::digest(format!("api-batch:{}:{k}", p.client.id).as_bytes());
+                hex::encode(digest.get(..16).unwrap_or_default())
+            }
+            None => format!("{:032x}", rand::rng().random::<u128>()),
+        };
+        if idempotency_key.is_some()
+            && let Some(batch) = self.filed_before(p, &uid).await?
+        {
+            return Ok(BatchFiling::Filed {
+                batch,
+                skipped: errors,
+            });
+        }
         let now = self.clock.now();
         let count = i64::try_from(valid.len()).unwrap_or(i64::MAX);
         let mut tx = self.store.begin().await?;
-        let batch_id = tx
+        let Some(batch_id) = tx
             .create_api_batch(&uid, unit.id, p.client.id, count, now)
-            .await?;
+            .await?
+        else {
+            // A concurrent call with the same key filed it first.
+            drop(tx);
+            return match self.filed_before(p, &uid).await? {
+                Some(batch) => Ok(BatchFiling::Filed {
+                    batch,
+                    skipped: errors,
+                }),
+                None => Err(RaError::internal("batch uid taken by another batch")),
+            };
+        };
         let filed_rows = valid.len();
         let requests: Vec<NewRequest> = valid
             .into_iter()
@@ -150,8 +181,18 @@ impl RegistrationAuthority {
                     .detail("status", "running"),
             )
             .await?;
-        tx.commit().await?;
-        self.spawn_batch_job(batch_id);
+        // Committed and started in a task of its own: a client gone
+        // during the commit cannot leave the batch running with no job
+        // (the sweep of `super::batches` would start it, one
+        // `batch.job_sweep_interval` later).
+        let ra = Arc::clone(self);
+        tokio::spawn(async move {
+            tx.commit().await?;
+            ra.spawn_batch_job(batch_id);
+            Ok::<(), RaError>(())
+        })
+        .await
+        .map_err(|e| RaError::internal(format!("batch filing: {e}")))??;
         let batch = self.api_batch(p, &uid).await?;
         Ok(BatchFiling::Filed {
             batch,
@@ -213,6 +254,11 @@ impl RegistrationAuthority {
         if self.settings.profile(&row.profile).is_some() && !registered.contains(&row.profile) {
             return Err("error.profile_not_registered");
         }
+        if self.settings.is_dual(&row.profile) {
+            // As for single enrolments: a dual pair needs two certificates
+            // and an envelope, which a batch row cannot carry.
+            return Err("error.dual_not_available");
+        }
         let (row, subject, _) = self.validate_line(BatchLine {
             profile: row.profile,
             csr: row.csr,
@@ -232,9 +278,25 @@ impl RegistrationAuthority {
         })
     }
 
-    /// The batch `uid`, if it is in the client's scope.
+    /// The batch `uid` if this client filed it (a batch of an officer or
+    /// of another client is not found, even in the client's scope).
     pub async fn api_batch(&self, p: &ApiPrincipal, uid: &str) -> Result<BatchRecord, RaError> {
-        self.scoped_batch(&p.caller, uid).await
+        self.filed_before(p, uid)
+            .await?
+            .ok_or(RaError::NotFound { what: "batch" })
+    }
+
+    /// The batch `uid`, if this client filed it.
+    async fn filed_before(
+        &self,
+        p: &ApiPrincipal,
+        uid: &str,
+    ) -> Result<Option<BatchRecord>, RaError> {
+        match self.scoped_batch(&p.caller, uid).await {
+            Ok(batch) => Ok((batch.api_client_id == Some(p.client.id)).then_some(batch)),
+            Err(RaError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// The result ZIP of batch `uid` (in the client's scope), once its job

@@ -420,18 +420,52 @@ impl RegistrationAuthority {
         self.scoped_batch(caller, uid).await
     }
 
-    /// Runs the job of batch `batch_id` in the background.
+    /// Runs the job of batch `batch_id` in the background, unless one
+    /// runs for it in this RA already.
     pub(crate) fn spawn_batch_job(self: &Arc<Self>, batch_id: i64) {
+        let Some(claim) = self.batch_jobs.claim(batch_id) else {
+            return;
+        };
         let ra = Arc::clone(self);
         tokio::spawn(async move {
-            if let Err(error) = ra.run_batch(batch_id).await {
-                tracing::error!(%error, batch_id, "batch job stopped; it resumes at the next start");
+            let _claim = claim;
+            if let Err(error) = ra.run_leased_batch(batch_id).await {
+                tracing::error!(
+                    %error,
+                    batch_id,
+                    "batch job stopped; the batch sweep starts it again"
+                );
             }
         });
     }
 
-    /// Restarts the jobs of batches that were running when the RA stopped.
+    /// Starts a job for every running batch without one: at start-up the
+    /// batches that were running when the RA stopped, then every
+    /// `batch.job_sweep_interval` those whose job stopped on an error or
+    /// never started (a client gone between the filing's commit and the
+    /// job's start). The sweep ends with the RA.
     pub(crate) async fn resume_batches(self: &Arc<Self>) -> Result<(), RaError> {
+        self.start_missing_batch_jobs().await?;
+        let ra = Arc::downgrade(self);
+        let interval = self.settings.batch_job_sweep_interval;
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(interval);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            ticker.tick().await;
+            loop {
+                ticker.tick().await;
+                let Some(ra) = ra.upgrade() else {
+                    return;
+                };
+                if let Err(error) = ra.start_missing_batch_jobs().await {
+                    tracing::warn!(%error, "cannot sweep the running batches");
+                }
+            }
+        });
+        Ok(())
+    }
+
+    async fn start_missing_batch_jobs(self: &Arc<Self>) -> Result<(), RaError> {
         for batch in self.store.running_batches().await? {
             self.spawn_batch_job(batch.id);
         }

@@ -4,13 +4,18 @@
 //! row and files nothing (the CA issued nothing); "issue_valid_rows" files
 //! the rest; replayed calls, unregistered profiles, oversized bodies, too
 //! many rows and other clients' batches are refused; the trail holds the
-//! batch events with actor kind `api`.
+//! batch events with actor kind `api`. An Idempotency-Key whose first
+//! answer was lost (or a concurrent retry) finds the batch filed first:
+//! one batch, each row issued once, on SQLite and PostgreSQL. Dual
+//! profiles are refused row by row; a client sees its own batches only,
+//! not an officer's or another client's of the same unit.
 
 use std::time::Duration;
 
 use http::Method;
 use serde_json::{Value, json};
-use signet_ra::RaProfileConfig;
+use signet_ra::{KmcLinkConfig, RaProfileConfig};
+use signet_store::Backend;
 
 use crate::batches::verified_certificates;
 use crate::browser::{Browser, Page};
@@ -459,4 +464,301 @@ pub(crate) async fn exercise(ra: &Ra, b: &mut Browser, token: &str) -> Vec<(Stri
             "/api/v1/batches/{id}/result.zip".to_owned(),
         ),
     ]
+}
+
+/// Forgets every stored idempotent answer, as if the RA had stopped
+/// between a filing's commit and storing its answer.
+async fn forget_answers(ra: &Ra) {
+    let url = &ra.config.database.url;
+    if url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+        sqlx::query("DELETE FROM api_idempotency")
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    } else {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        sqlx::query("DELETE FROM ra.api_idempotency")
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    }
+}
+
+#[tokio::test]
+async fn an_idempotency_key_files_one_batch_even_when_its_answer_was_lost() {
+    idempotent_batch(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn an_idempotency_key_files_one_batch_on_postgresql_too() {
+    idempotent_batch(Backend::Postgres).await;
+}
+
+async fn idempotent_batch(backend: Backend) {
+    let ca = TestCa::start().await;
+    let ra = Ra::start_on(backend, Some(ca.link.clone()), config).await;
+    let mut admin = ra.admin().await;
+    let root = ra.root_unit().await;
+    let token = register(&mut admin.browser, "hr-system", root).await;
+    let (mut b, mut c) = (ra.browser(), ra.browser());
+    let rows: Vec<Value> = (1..=4).map(|i| row(&format!("i{i}.idem.test"))).collect();
+    let body = json!({ "rows": rows }).to_string();
+    // Two submissions at once with one key (and two nonces): one batch.
+    let (body1, nonce1, nonce2) = (body.clone(), nonce(), nonce());
+    let (first, second) = tokio::join!(
+        call(
+            &ra,
+            &mut b,
+            Method::POST,
+            "/api/v1/batches",
+            &token,
+            Some(body1),
+            (&nonce1, Some("hr-idem-1")),
+        ),
+        call(
+            &ra,
+            &mut c,
+            Method::POST,
+            "/api/v1/batches",
+            &token,
+            Some(body.clone()),
+            (&nonce2, Some("hr-idem-1")),
+        ),
+    );
+    assert_eq!(first.0.status, 202, "{}", first.0.body);
+    assert_eq!(second.0.status, 202, "{}", second.0.body);
+    assert_eq!(first.1["id"], second.1["id"]);
+    // The answer is lost (the RA stopped before storing it): the retry,
+    // with a new nonce, answers the same batch and files nothing.
+    forget_answers(&ra).await;
+    let (page, again) = call(
+        &ra,
+        &mut b,
+        Method::POST,
+        "/api/v1/batches",
+        &token,
+        Some(body.clone()),
+        (&nonce(), Some("hr-idem-1")),
+    )
+    .await;
+    assert_eq!(page.status, 202, "{}", page.body);
+    assert_eq!(page.header("idempotency-replayed"), None);
+    assert_eq!(again["id"], first.1["id"]);
+    let location = format!("/api/v1/batches/{}", first.1["id"].as_str().unwrap());
+    assert_eq!(page.header("location"), Some(location.as_str()));
+    let stored = ra
+        .running()
+        .authority
+        .store()
+        .batches(&signet_store::ra::ScopePrefix::all(), 10)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 1, "one batch for one key");
+    let done = until_done(&ra, &mut b, &token, &location).await;
+    assert_eq!(
+        (done["issued"].as_i64(), done["total"].as_i64()),
+        (Some(4), Some(4))
+    );
+    assert_eq!(at_ca(&ca, ".idem.test").await, 4, "each row issued once");
+    // Another key files another batch.
+    let (page, other) = call(
+        &ra,
+        &mut b,
+        Method::POST,
+        "/api/v1/batches",
+        &token,
+        Some(body),
+        (&nonce(), Some("hr-idem-2")),
+    )
+    .await;
+    assert_eq!(page.status, 202, "{}", page.body);
+    assert_ne!(other["id"], first.1["id"]);
+    ra.stop().await;
+    ca.stop().await;
+}
+
+#[tokio::test]
+async fn a_dual_profile_row_is_refused_at_filing() {
+    let ca = TestCa::start().await;
+    let link = ca.link.clone();
+    let ra = Ra::start_with(Some(ca.link.clone()), move |c| {
+        config(c);
+        // The KMC link is only configured: no row reaches it.
+        c.kmc = Some(KmcLinkConfig {
+            url: link.url.clone(),
+            certificate: link.certificate.clone(),
+            key: link.key.clone(),
+            roots: link.roots.clone(),
+            dual_profiles: vec!["server".into()],
+        });
+    })
+    .await;
+    let mut admin = ra.admin().await;
+    let root = ra.root_unit().await;
+    let token = register(&mut admin.browser, "hr-system", root).await;
+    let mut b = ra.browser();
+    let (page, err) = submit(&ra, &mut b, &token, &json!({"rows": [row("d.dual.test")]})).await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    assert_eq!(err["rows"][0]["error"], "dual_not_available");
+    assert!(
+        err["rows"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("dual certificates")
+    );
+    let stored = ra
+        .running()
+        .authority
+        .store()
+        .batches(&signet_store::ra::ScopePrefix::all(), 10)
+        .await
+        .unwrap();
+    assert!(stored.is_empty(), "nothing filed");
+    assert_eq!(at_ca(&ca, ".dual.test").await, 0);
+    ra.stop().await;
+    ca.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_sees_its_own_batches_only() {
+    // No CA: the batches stay as filed.
+    let ra = Ra::start_with(None, config).await;
+    let mut admin = ra.admin().await;
+    let root = ra.root_unit().await;
+    let token = register(&mut admin.browser, "hr-system", root).await;
+    let neighbour = register(&mut admin.browser, "cmdb", root).await;
+    let mut officer = ra.officer(&mut admin.browser, "li", "officer", root).await;
+    let mut b = ra.browser();
+    let (page, batch) = submit(&ra, &mut b, &token, &json!({"rows": [row("o.own.test")]})).await;
+    assert_eq!(page.status, 202, "{}", page.body);
+    let mine = batch["id"].as_str().unwrap().to_owned();
+    // An officer's batch in the same unit.
+    let page = officer
+        .browser
+        .submit(
+            "/batches",
+            "/batches",
+            &[
+                ("org_unit_id", &root.to_string()),
+                ("file", &row("p.own.test").to_string()),
+            ],
+        )
+        .await;
+    assert!(
+        page.status.is_redirection() || page.status == 200,
+        "{}",
+        page.body
+    );
+    let stored = ra
+        .running()
+        .authority
+        .store()
+        .batches(&signet_store::ra::ScopePrefix::all(), 10)
+        .await
+        .unwrap();
+    let officers = stored
+        .iter()
+        .find(|s| s.filed_by.is_some())
+        .unwrap()
+        .uid
+        .clone();
+
+    for (who, uid) in [
+        (&neighbour, mine.as_str()),
+        (&token, officers.as_str()),
+        (&neighbour, officers.as_str()),
+    ] {
+        for path in [
+            format!("/api/v1/batches/{uid}"),
+            format!("/api/v1/batches/{uid}/result.zip"),
+        ] {
+            let (page, err) =
+                call(&ra, &mut b, Method::GET, &path, who, None, (&nonce(), None)).await;
+            assert_eq!(page.status, 404, "{path}: {}", page.body);
+            assert_eq!(err["error"], "not_found");
+        }
+    }
+    let (page, own) = call(
+        &ra,
+        &mut b,
+        Method::GET,
+        &format!("/api/v1/batches/{mine}"),
+        &token,
+        None,
+        (&nonce(), None),
+    )
+    .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(own["id"], mine.as_str());
+    ra.stop().await;
+}
+
+/// Runs `statement` on the RA's SQLite database from outside the RA.
+async fn on_sqlite(ra: &Ra, statement: &'static str) {
+    let pool = sqlx::SqlitePool::connect(&ra.config.database.url)
+        .await
+        .unwrap();
+    sqlx::query(statement).execute(&pool).await.unwrap();
+    pool.close().await;
+}
+
+#[tokio::test]
+async fn a_job_whose_recording_fails_stops_and_the_sweep_finishes_the_batch() {
+    let ca = TestCa::start().await;
+    let ra = Ra::start_with(Some(ca.link.clone()), |c| {
+        config(c);
+        // 40 chunks: more than a window and the recorder's channel hold.
+        c.batch.max_rows = 40;
+        c.batch.chunk_size = 1;
+        c.batch.job_sweep_interval = "1s".into();
+    })
+    .await;
+    let mut admin = ra.admin().await;
+    let root = ra.root_unit().await;
+    let token = register(&mut admin.browser, "hr-system", root).await;
+    let mut b = ra.browser();
+    // The database refuses to record any certificate (as a full disk or
+    // a long lock would).
+    on_sqlite(
+        &ra,
+        "CREATE TRIGGER test_recording_fails BEFORE UPDATE OF status ON cert_requests \
+         WHEN NEW.status = 'issued' BEGIN SELECT RAISE(ABORT, 'recording fails'); END",
+    )
+    .await;
+    let rows: Vec<Value> = (1..=40).map(|i| row(&format!("s{i}.sweep.test"))).collect();
+    let (page, batch) = submit(&ra, &mut b, &token, &json!({ "rows": rows })).await;
+    assert_eq!(page.status, 202, "{}", page.body);
+    let location = page.header("location").unwrap().to_owned();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (_, now) = call(
+        &ra,
+        &mut b,
+        Method::GET,
+        &location,
+        &token,
+        None,
+        (&nonce(), None),
+    )
+    .await;
+    assert_eq!(
+        (now["status"].as_str(), now["issued"].as_i64()),
+        (Some("running"), Some(0)),
+        "nothing recorded: {now}"
+    );
+    assert!(at_ca(&ca, ".sweep.test").await > 0, "the CA did issue");
+    // The database recovers: a job started by the sweep (the failed one
+    // ended, it did not hang) records every row, issued once.
+    on_sqlite(&ra, "DROP TRIGGER test_recording_fails").await;
+    let done = until_done(&ra, &mut b, &token, &location).await;
+    assert_eq!(
+        (done["issued"].as_i64(), done["failed"].as_i64()),
+        (Some(40), Some(0)),
+        "{batch}"
+    );
+    assert_eq!(at_ca(&ca, ".sweep.test").await, 40, "each row issued once");
+    ra.stop().await;
+    ca.stop().await;
 }

@@ -642,3 +642,150 @@ async fn an_oversized_batch_upload_gets_413_and_a_zip_bomb_is_refused() {
     assert!(no_batches(&ra).await);
     ra.stop().await;
 }
+
+/// Sets the job lease of batch `uid` as another RA instance would.
+async fn set_lease(ra: &Ra, uid: &str, owner: Option<&str>, until: i64) {
+    let url = &ra.config.database.url;
+    let (table, sqlite) = if url.starts_with("sqlite:") {
+        ("batches", true)
+    } else {
+        ("ra.batches", false)
+    };
+    let statement =
+        format!("UPDATE {table} SET job_owner = $1, job_lease_until = $2 WHERE uid = $3");
+    if sqlite {
+        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(statement))
+            .bind(owner)
+            .bind(until)
+            .bind(uid)
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    } else {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(statement))
+            .bind(owner)
+            .bind(until)
+            .bind(uid)
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    }
+}
+
+/// The owner of batch `uid`'s job lease.
+async fn lease_owner(ra: &Ra, uid: &str) -> Option<String> {
+    let url = &ra.config.database.url;
+    if url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+        let owner = sqlx::query_scalar("SELECT job_owner FROM batches WHERE uid = $1")
+            .bind(uid)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        owner
+    } else {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        let owner = sqlx::query_scalar("SELECT job_owner FROM ra.batches WHERE uid = $1")
+            .bind(uid)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        owner
+    }
+}
+
+#[tokio::test]
+async fn a_batch_leased_by_another_instance_waits_for_its_lease_to_run_out() {
+    leased_batch(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_batch_lease_holds_on_postgresql_too() {
+    leased_batch(Backend::Postgres).await;
+}
+
+async fn leased_batch(backend: Backend) {
+    let ca = TestCa::start().await;
+    let ra = Ra::start_on(backend, Some(ca.link.clone()), |c| {
+        c.profiles = vec![RaProfileConfig {
+            name: "server".into(),
+            approvals: 1,
+        }];
+        c.batch.chunk_size = 2;
+        c.batch.job_sweep_interval = "1s".into();
+    })
+    .await;
+    let mut admin = ra.admin().await;
+    let root = ra.root_unit().await;
+    let unit = root.to_string();
+    let mut a = ra
+        .officer(&mut admin.browser, "alice", "officer", root)
+        .await;
+    let mut b = ra.officer(&mut admin.browser, "bob", "officer", root).await;
+    let file = (1..=3)
+        .map(|i| line(&format!("h{i}.lease.test")))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let page = a
+        .browser
+        .submit(
+            "/batches",
+            "/batches",
+            &[("org_unit_id", &unit), ("file", &file)],
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let location = page.location().unwrap().to_owned();
+    let uid = location.rsplit('/').next().unwrap().to_owned();
+    let now = ra.clock_now().unix();
+    // Another RA instance on this database holds the batch's job.
+    set_lease(&ra, &uid, Some("other-instance"), now + 3600).await;
+    let page = b
+        .browser
+        .submit(&location, &format!("{location}/approve"), &[])
+        .await;
+    page.assert_redirect(&location);
+    let store = ra.running().authority.store();
+    let all = signet_store::ra::ScopePrefix::all();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let batch = store.batch(&uid, &all).await.unwrap().unwrap();
+    assert_eq!((batch.status.as_str(), batch.issued), ("running", 0));
+    assert_eq!(
+        lease_owner(&ra, &uid).await.as_deref(),
+        Some("other-instance")
+    );
+    assert_eq!(at_ca(&ca, ".lease.test").await, 0, "this RA left it alone");
+    // That instance stopped: its lease runs out, this RA's sweep takes
+    // the batch over, issues it and releases the lease.
+    set_lease(&ra, &uid, Some("other-instance"), now - 1).await;
+    let mut batch = store.batch(&uid, &all).await.unwrap().unwrap();
+    for _ in 0..100 {
+        if batch.status == "done" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        batch = store.batch(&uid, &all).await.unwrap().unwrap();
+    }
+    assert_eq!((batch.status.as_str(), batch.issued), ("done", 3));
+    assert_eq!(lease_owner(&ra, &uid).await, None);
+    assert_eq!(at_ca(&ca, ".lease.test").await, 3);
+    ra.stop().await;
+    ca.stop().await;
+}
+
+async fn at_ca(ca: &TestCa, needle: &str) -> usize {
+    ca.client()
+        .list(None, 1000, 0)
+        .await
+        .unwrap()
+        .certificates
+        .iter()
+        .filter(|c| c.subject.contains(needle))
+        .count()
+}

@@ -4,7 +4,7 @@
 use signet_core::Timestamp;
 
 use super::{RaStore, RaTx, ScopePrefix, on_tx};
-use crate::database::on_reader;
+use crate::database::{on_reader, on_writer};
 use crate::error::{Context, StoreError};
 
 /// A batch as stored.
@@ -83,6 +83,53 @@ impl RaStore {
         }))
     }
 
+    /// Claims the job of running batch `batch_id` for RA instance `owner`
+    /// until `until`, or renews the claim: true if `owner` holds it now.
+    /// Another owner's claim is taken over only once its lease has run
+    /// out before `now` (that instance stopped); a batch no longer
+    /// `running` is never claimed.
+    pub async fn claim_batch_job(
+        &self,
+        batch_id: i64,
+        owner: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let n = on_writer!(self.db, |pool| {
+            sqlx::query(
+                "UPDATE batches SET job_owner = $1, job_lease_until = $2 \
+                 WHERE id = $3 AND status = 'running' \
+                 AND (job_owner IS NULL OR job_owner = $1 OR job_lease_until < $4)",
+            )
+            .bind(owner)
+            .bind(until.unix())
+            .bind(batch_id)
+            .bind(now.unix())
+            .execute(pool)
+            .await
+            .during("claim batch job")?
+            .rows_affected()
+        });
+        Ok(n > 0)
+    }
+
+    /// Ends `owner`'s claim on the job of batch `batch_id` (its job ended).
+    pub async fn release_batch_job(&self, batch_id: i64, owner: &str) -> Result<(), StoreError> {
+        on_writer!(self.db, |pool| {
+            sqlx::query(
+                "UPDATE batches SET job_owner = NULL, job_lease_until = NULL \
+                 WHERE id = $1 AND job_owner = $2",
+            )
+            .bind(batch_id)
+            .bind(owner)
+            .execute(pool)
+            .await
+            .during("release batch job")?
+            .rows_affected()
+        });
+        Ok(())
+    }
+
     /// Batches whose job was running (to resume after a restart).
     pub async fn running_batches(&self) -> Result<Vec<BatchRecord>, StoreError> {
         Ok(on_reader!(self.db, |pool| {
@@ -124,7 +171,10 @@ impl RaTx {
     }
 
     /// Files a batch for API client `api_client_id`, already `running`:
-    /// the client's registration is its approval. Returns its id.
+    /// the client's registration is its approval. Returns its id, or
+    /// `None` if a batch with `uid` exists (the uid derives from the
+    /// client's idempotency key: a retry, even a concurrent one, finds the
+    /// batch filed first).
     pub async fn create_api_batch(
         &mut self,
         uid: &str,
@@ -132,19 +182,20 @@ impl RaTx {
         api_client_id: i64,
         total: i64,
         now: Timestamp,
-    ) -> Result<i64, StoreError> {
+    ) -> Result<Option<i64>, StoreError> {
         Ok(on_tx!(self, |conn| {
             sqlx::query_scalar(
                 "INSERT INTO batches (uid, org_unit_id, api_client_id, status, \
                  approvals_required, total, issued, failed, created_at, updated_at) \
-                 VALUES ($1, $2, $3, 'running', 0, $4, 0, 0, $5, $5) RETURNING id",
+                 VALUES ($1, $2, $3, 'running', 0, $4, 0, 0, $5, $5) \
+                 ON CONFLICT (uid) DO NOTHING RETURNING id",
             )
             .bind(uid)
             .bind(org_unit_id)
             .bind(api_client_id)
             .bind(total)
             .bind(now.unix())
-            .fetch_one(&mut *conn)
+            .fetch_optional(&mut *conn)
             .await
             .during("insert API batch")?
         }))
