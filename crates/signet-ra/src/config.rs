@@ -184,6 +184,10 @@ pub struct BatchConfig {
     /// signature over the file. Default false.
     #[serde(default)]
     pub require_signature: bool,
+    /// How often running batches without a job (stopped on an error, or
+    /// never started) get one. Default `"1m"`.
+    #[serde(default = "default_batch_sweep")]
+    pub job_sweep_interval: String,
 }
 
 impl Default for BatchConfig {
@@ -192,8 +196,13 @@ impl Default for BatchConfig {
             max_rows: default_batch_rows(),
             chunk_size: default_batch_chunk(),
             require_signature: false,
+            job_sweep_interval: default_batch_sweep(),
         }
     }
+}
+
+fn default_batch_sweep() -> String {
+    "1m".into()
 }
 
 fn default_batch_rows() -> usize {
@@ -490,6 +499,8 @@ pub struct Settings {
     pub batch_max_rows: usize,
     /// Rows per CA call in batch jobs.
     pub batch_chunk_size: usize,
+    /// How often running batches without a job get one.
+    pub batch_job_sweep_interval: Duration,
     /// Console batch uploads must carry the officer's signature.
     pub batch_require_signature: bool,
     /// Roots client certificates chain to (`server.client_roots`); batch
@@ -570,6 +581,10 @@ impl TryFrom<&RaConfig> for Settings {
             api_default_rate: c.api.default_rate_per_minute,
             batch_max_rows: c.batch.max_rows,
             batch_chunk_size: c.batch.chunk_size,
+            batch_job_sweep_interval: duration(
+                "batch.job_sweep_interval",
+                &c.batch.job_sweep_interval,
+            )?,
             batch_require_signature: c.batch.require_signature,
             client_roots: s.client_roots.clone(),
             renewal_window: duration("portal.renewal_window", &c.portal.renewal_window)?,

@@ -163,6 +163,9 @@ pub async fn start(config: RaConfig, clock: Arc<dyn Clock>) -> Result<RunningRa,
         ca: Some(ca),
         kmc,
     }));
+    // Certificates recorded before the RA kept their SANs (migration
+    // 0011) get them now, so the SAN search finds them too.
+    ra.backfill_sans().await?;
     // Batch jobs that were running when the RA stopped go on (their rows
     // keep their CA request ids: nothing is issued twice).
     ra.resume_batches().await?;

@@ -14,7 +14,9 @@ use std::net::IpAddr;
 use rand::RngExt as _;
 use sha2::{Digest as _, Sha256};
 use signet_core::csr::VerifiedCsr;
-use signet_store::ra::{ApiClientRecord, NewApiClient, NewRequest, RequestRecord};
+use signet_store::ra::{
+    ApiClientRecord, CertificateFilter, NewApiClient, NewRequest, RequestRecord,
+};
 use zeroize::Zeroizing;
 
 use super::certificates::{RevokeOptions, StatusChange};
@@ -511,19 +513,17 @@ impl RegistrationAuthority {
             })
     }
 
-    /// Certificates in the client's scope.
+    /// Certificates in the client's scope matching `filter`.
     pub async fn api_search(
         &self,
         p: &ApiPrincipal,
-        status: Option<&str>,
-        profile: Option<&str>,
-        subject: Option<&str>,
+        filter: &CertificateFilter,
         limit: u32,
         offset: u32,
     ) -> Result<Vec<RequestRecord>, RaError> {
         self.require(&p.caller, Permission::ViewRequests, "api.search")
             .await?;
-        if let Some(s) = status
+        if let Some(s) = filter.cert_status.as_deref()
             && !["good", "suspended", "revoked"].contains(&s)
         {
             return Err(RaError::Invalid {
@@ -533,14 +533,7 @@ impl RegistrationAuthority {
         }
         Ok(self
             .store
-            .issued_certificates(
-                p.caller.scope.prefix(),
-                status,
-                profile,
-                subject,
-                limit,
-                offset,
-            )
+            .issued_certificates(p.caller.scope.prefix(), filter, limit, offset)
             .await?)
     }
 

@@ -76,6 +76,42 @@ pub(crate) fn ca_error(e: ClientError) -> RaError {
     }
 }
 
+#[cfg(test)]
+mod tests;
+
+/// Certificates read per statement when the SANs of rows recorded before
+/// migration 0011 are filled in at start.
+const SANS_BACKFILL_CHUNK: usize = 500;
+
+/// The certificate's subject alternative names as OpenSSL prints them
+/// (`DNS:a.example, IP:10.0.0.1, email:a@b`), as the `sans` column keeps
+/// them for the "SAN contains" search; empty when it has none. A
+/// certificate that cannot be read (never one the CA answered with) is
+/// logged and gets none.
+pub(crate) fn certificate_sans(pem: &str) -> String {
+    use der::DecodePem as _;
+    use x509_cert::ext::pkix::SubjectAltName;
+    let names = x509_cert::Certificate::from_pem(pem.as_bytes()).map_err(|e| e.to_string());
+    match names.and_then(|cert| {
+        cert.tbs_certificate()
+            .get_extension::<SubjectAltName>()
+            .map(|found| found.map(|(_, san)| san))
+            .map_err(|e| e.to_string())
+    }) {
+        Ok(Some(san)) => san
+            .0
+            .iter()
+            .map(signet_core::names::general_name_text)
+            .collect::<Vec<_>>()
+            .join(", "),
+        Ok(None) => String::new(),
+        Err(e) => {
+            tracing::warn!(error = %e, "a recorded certificate's SANs cannot be read");
+            String::new()
+        }
+    }
+}
+
 /// The SANs a request asks to replace the CSR's with, if any.
 pub(crate) fn sans_of(record: &RequestRecord) -> Option<Vec<String>> {
     record
@@ -134,6 +170,7 @@ impl RegistrationAuthority {
                             certificate_pem: issued.certificate.clone(),
                             chain_pem,
                             not_after: rfc3339_to_timestamp(&issued.not_after),
+                            sans: certificate_sans(&issued.certificate),
                         },
                         now,
                     )
@@ -195,6 +232,39 @@ impl RegistrationAuthority {
         }
         tx.commit().await?;
         self.scoped_request(caller, &record.uid).await
+    }
+
+    /// Fills in the SANs of certificates recorded before the RA kept them
+    /// (migration 0011), read from their stored PEM, a chunk at a time;
+    /// run once at start (later starts find nothing to do). Returns how
+    /// many rows were filled in.
+    pub(crate) async fn backfill_sans(&self) -> Result<u64, RaError> {
+        let mut after = 0;
+        let mut filled = 0;
+        loop {
+            let rows = self
+                .store
+                .requests_without_sans(after, SANS_BACKFILL_CHUNK)
+                .await?;
+            let Some((last, _)) = rows.last() else {
+                break;
+            };
+            after = *last;
+            let sans: Vec<(i64, String)> = rows
+                .iter()
+                .map(|(id, pem)| (*id, certificate_sans(pem)))
+                .collect();
+            let mut tx = self.store.begin().await?;
+            filled += tx.record_sans_many(&sans).await?;
+            tx.commit().await?;
+        }
+        if filled > 0 {
+            tracing::info!(
+                rows = filled,
+                "recorded the SANs of certificates issued before migration 0011"
+            );
+        }
+        Ok(filled)
     }
 
     /// Asks the CA again for an approved request whose issuance did not

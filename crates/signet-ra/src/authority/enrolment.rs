@@ -468,6 +468,10 @@ impl RegistrationAuthority {
                 now,
             })
             .await?;
+        // A code made for a subscriber record files the request for it.
+        if let Some(subscriber_id) = code.subscriber_id {
+            tx.link_subscriber(request_id, subscriber_id).await?;
+        }
         // From now on the code shows the status and hands over the
         // certificate for a fresh lifetime, however long approval takes.
         let download_until = now.plus(self.settings.enrolment_code_lifetime);

@@ -53,10 +53,12 @@ pub use portal::{PortalHolder, PortalView};
 pub use recovery::{DeliveredEnvelope, FiledRecovery, RecoveryForm};
 pub use reports::{ReportFormat, ReportRow};
 pub use requests::{
-    PAGE_SIZE as REQUEST_PAGE, RequestDetail, RequestForm, STATUSES, ServerKeyForm, ServerKeyState,
+    LinkedSubscriber, PAGE_SIZE as REQUEST_PAGE, RequestDetail, RequestForm, STATUSES,
+    ServerKeyForm, ServerKeyState,
 };
 pub use subscribers::{
-    PAGE_SIZE as SUBSCRIBER_PAGE, SubscriberForm, SubscriberSearch, SubscriberView,
+    PAGE_SIZE as SUBSCRIBER_PAGE, SUBSCRIBER_REQUESTS, SubscriberForm, SubscriberSearch,
+    SubscriberView,
 };
 pub use trail::AuditPage;
 
@@ -84,6 +86,8 @@ pub struct RegistrationAuthority {
     pub(crate) ca: Option<CaClient>,
     /// The KMC (`[kmc]` in ra.toml), for key recovery and key health.
     pub(crate) kmc: Option<KmcClient>,
+    /// Batches whose job runs in this RA.
+    pub(crate) batch_jobs: batch_job::LiveBatchJobs,
 }
 
 impl std::fmt::Debug for RegistrationAuthority {
@@ -121,6 +125,7 @@ impl RegistrationAuthority {
             metrics: parts.metrics,
             ca: parts.ca,
             kmc: parts.kmc,
+            batch_jobs: Default::default(),
         }
     }
 

@@ -8,7 +8,9 @@
 //! (`request_decisions` has one row per officer and request).
 //!
 //! A request may also be filed without a CSR: the RA then generates the
-//! key itself ([`server_keys`]).
+//! key itself ([`server_keys`]). It may name the subscriber record it is
+//! for (a subscriber in the filer's scope); the request's page shows the
+//! subscriber and the subscriber's page lists its requests.
 
 mod server_keys;
 
@@ -18,7 +20,7 @@ use signet_store::ra::{DecisionRecord, NewRequest, RequestFilter, RequestRecord}
 
 use self::server_keys::ServerKeyView;
 pub use self::server_keys::{ServerKeyForm, ServerKeyState};
-use super::RegistrationAuthority;
+use super::{RegistrationAuthority, SubscriberView};
 use crate::audit::{AuditEvent, Outcome};
 use crate::error::RaError;
 use crate::roles::{Caller, Permission};
@@ -52,6 +54,18 @@ pub struct RequestForm {
     pub server_key: Option<ServerKeyForm>,
     /// Why the certificate is needed.
     pub comment: String,
+    /// The subscriber the certificate is for (in the filer's scope).
+    pub subscriber_id: Option<i64>,
+}
+
+/// The subscriber a request was filed for, as its page shows it.
+#[derive(Clone, Debug)]
+pub enum LinkedSubscriber {
+    /// In the caller's scope and role: shown, sensitive fields masked.
+    Shown(Box<SubscriberView>),
+    /// Outside the caller's units, or the caller's role does not see
+    /// subscribers (auditors): named only as present.
+    Hidden,
 }
 
 /// A request with what its page shows around it.
@@ -69,6 +83,8 @@ pub struct RequestDetail {
     pub may_manage: bool,
     /// The key the RA generated for it, if it was filed without a CSR.
     pub server_key: Option<ServerKeyView>,
+    /// The subscriber it was filed for, if any.
+    pub subscriber: Option<LinkedSubscriber>,
 }
 
 fn comment(text: &str) -> Result<String, RaError> {
@@ -126,6 +142,18 @@ impl RegistrationAuthority {
                 )
                 .await;
         };
+        let subscriber = match form.subscriber_id {
+            Some(id) => match self.store.subscriber(id, caller.scope.prefix()).await? {
+                Some(s) => Some(s),
+                // Unknown or outside the caller's units: the same refusal.
+                None => {
+                    return self
+                        .deny(caller, "request.file", &format!("subscriber:{id}"))
+                        .await;
+                }
+            },
+            None => None,
+        };
         let generated = match &form.server_key {
             // A dual profile's encryption key is the KMC's to generate.
             Some(_) if self.settings.is_dual(&form.profile) => {
@@ -178,21 +206,21 @@ impl RegistrationAuthority {
                 now,
             })
             .await?;
-        self.audit
-            .append(
-                &mut tx,
-                &AuditEvent::by(caller, "request.file")
-                    .target(format!("request:{uid}"))
-                    .detail("profile", form.profile.as_str())
-                    .detail("org_unit", unit.id)
-                    .detail("subject", csr.subject().to_string())
-                    .detail("approvals_required", approvals_required)
-                    .detail(
-                        "key_source",
-                        if generated.is_some() { "server" } else { "csr" },
-                    ),
-            )
-            .await?;
+        let mut event = AuditEvent::by(caller, "request.file")
+            .target(format!("request:{uid}"))
+            .detail("profile", form.profile.as_str())
+            .detail("org_unit", unit.id)
+            .detail("subject", csr.subject().to_string())
+            .detail("approvals_required", approvals_required)
+            .detail(
+                "key_source",
+                if generated.is_some() { "server" } else { "csr" },
+            );
+        if let Some(s) = &subscriber {
+            tx.link_subscriber(request_id, s.id).await?;
+            event = event.detail("subscriber", s.uid.as_str());
+        }
+        self.audit.append(&mut tx, &event).await?;
         if let (Some(g), Some(sealed)) = (&generated, &sealed) {
             self.store_generated_key(&mut tx, caller, &uid, request_id, g, sealed)
                 .await?;
@@ -282,8 +310,19 @@ impl RegistrationAuthority {
             .iter()
             .any(|d| Some(d.officer_id) == caller.officer_id);
         let server_key = self.server_key_view(&record).await?;
+        let subscriber = match record.subscriber_id {
+            None => None,
+            Some(id) if caller.may(Permission::ViewSubscribers) => Some(
+                match self.store.subscriber(id, caller.scope.prefix()).await? {
+                    Some(s) => LinkedSubscriber::Shown(Box::new(self.subscriber_view(&s).await?)),
+                    None => LinkedSubscriber::Hidden,
+                },
+            ),
+            Some(_) => Some(LinkedSubscriber::Hidden),
+        };
         Ok(RequestDetail {
             server_key,
+            subscriber,
             may_decide: record.status == "pending"
                 && caller.may(Permission::DecideRequests)
                 && !own

@@ -12,7 +12,7 @@ use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest as _, Sha256};
-use signet_store::ra::IdempotentResponse;
+use signet_store::ra::{CertificateFilter, IdempotentResponse};
 use signet_tls::ClientCertificate;
 
 use super::errors::{ApiError, error_parts};
@@ -103,7 +103,7 @@ fn json_response(status: StatusCode, body: &str, replayed: bool) -> Response {
 
 /// Runs a state-changing call at most once per `Idempotency-Key`: the
 /// same key with the same request (method, path, body) answers the stored
-/// response; with another request, 422 `idempotency_key_reused`. Final
+/// response; with another request, 400 `idempotency_key_reused`. Final
 /// answers (successes and refusals) are stored; failures worth retrying
 /// (5xx, 429) are not.
 async fn idempotent<F, Fut>(
@@ -248,6 +248,7 @@ pub(crate) struct SearchQuery {
     status: Option<String>,
     profile: Option<String>,
     subject: Option<String>,
+    san: Option<String>,
     #[serde(default = "default_limit")]
     limit: u32,
     #[serde(default)]
@@ -268,16 +269,16 @@ pub(crate) async fn search(
         field: "query",
         key: "error.invalid_query",
     })?;
+    let given = |s: Option<String>| s.filter(|s| !s.is_empty());
+    let filter = CertificateFilter {
+        cert_status: given(q.status),
+        profile: given(q.profile),
+        subject_contains: given(q.subject),
+        san_contains: given(q.san),
+    };
     let records = state
         .ra
-        .api_search(
-            &p,
-            q.status.as_deref().filter(|s| !s.is_empty()),
-            q.profile.as_deref().filter(|s| !s.is_empty()),
-            q.subject.as_deref().filter(|s| !s.is_empty()),
-            q.limit.clamp(1, 1000),
-            q.offset,
-        )
+        .api_search(&p, &filter, q.limit.clamp(1, 1000), q.offset)
         .await?;
     let certificates = records
         .iter()
@@ -375,6 +376,7 @@ pub(crate) async fn submit_batch(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let key = header(&headers, IDEMPOTENCY_HEADER).map(str::to_owned);
     idempotent(
         &state,
         &p,
@@ -397,7 +399,7 @@ pub(crate) async fn submit_batch(
                     })
                     .collect(),
             };
-            match state.ra.api_file_batch(&p, batch).await? {
+            match state.ra.api_file_batch(&p, batch, key.as_deref()).await? {
                 BatchFiling::Filed { batch, skipped } => Ok((
                     StatusCode::ACCEPTED,
                     to_json(&BatchBody::new(&batch, row_errors(&state, &skipped)))?,

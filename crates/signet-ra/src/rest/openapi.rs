@@ -64,7 +64,7 @@ const FRESHNESS: [Param; 3] = [
         at: In::Header,
         required: false,
         schema: r#"{"type":"string","pattern":"^[!-~]{1,128}$"}"#,
-        description: "Retrying with the same key and request returns the first answer; nothing is done twice.",
+        description: "Retrying with the same key and request returns the first answer; nothing is done twice. The same key with another request is refused: 400 `idempotency_key_reused`.",
     },
 ];
 
@@ -108,7 +108,7 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
             ),
             (
                 400,
-                "Malformed body or CSR (`invalid_csr`, in the CA's words), a profile the RA does not offer (`invalid_profile`), a dual profile (`dual_not_available`), or a stale timestamp / missing nonce.",
+                "Malformed body or CSR (`invalid_csr`, in the CA's words), a profile the RA does not offer (`invalid_profile`), a dual profile (`dual_not_available`), an Idempotency-Key used for another request (`idempotency_key_reused`), or a stale timestamp / missing nonce.",
                 Some("Error"),
             ),
             (401, "No or unknown credentials.", Some("Error")),
@@ -119,11 +119,7 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
             ),
             (409, "Replayed nonce.", Some("Error")),
             (413, "Body larger than api.max_body_bytes.", None),
-            (
-                422,
-                "The CA refused, or the Idempotency-Key was used for another request.",
-                Some("Error"),
-            ),
+            (422, "The CA refused.", Some("Error")),
             (429, "Over the client's rate limit.", Some("Error")),
             (
                 503,
@@ -160,6 +156,13 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
                 required: false,
                 schema: STRING,
                 description: "Substring of the subject.",
+            },
+            Param {
+                name: "san",
+                at: In::Query,
+                required: false,
+                schema: STRING,
+                description: "Substring of the certificate's subject alternative names as OpenSSL prints them (`DNS:a.example, IP:10.0.0.1`), case-insensitive.",
             },
             Param {
                 name: "limit",
@@ -217,7 +220,7 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
             (200, "Revoked.", Some("Certificate")),
             (
                 400,
-                "Malformed body or reason, or a stale timestamp / missing nonce.",
+                "Malformed body or reason, an Idempotency-Key used for another request (`idempotency_key_reused`), or a stale timestamp / missing nonce.",
                 Some("Error"),
             ),
             (401, "No or unknown credentials.", Some("Error")),
@@ -228,11 +231,7 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
             ),
             (409, "Replayed nonce.", Some("Error")),
             (413, "Body larger than api.max_body_bytes.", None),
-            (
-                422,
-                "The CA refused (e.g. already revoked), or the Idempotency-Key was used for another request.",
-                Some("Error"),
-            ),
+            (422, "The CA refused (e.g. already revoked).", Some("Error")),
             (429, "Over the client's rate limit.", Some("Error")),
             (
                 503,
@@ -252,7 +251,11 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
         request: None,
         responses: &[
             (200, "Suspended.", Some("Certificate")),
-            (400, "A stale timestamp or missing nonce.", Some("Error")),
+            (
+                400,
+                "A stale timestamp or missing nonce, or an Idempotency-Key used for another request (`idempotency_key_reused`).",
+                Some("Error"),
+            ),
             (401, "No or unknown credentials.", Some("Error")),
             (
                 404,
@@ -260,11 +263,7 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
                 Some("Error"),
             ),
             (409, "Replayed nonce.", Some("Error")),
-            (
-                422,
-                "The CA refused (e.g. not valid), or the Idempotency-Key was used for another request.",
-                Some("Error"),
-            ),
+            (422, "The CA refused (e.g. not valid).", Some("Error")),
             (429, "Over the client's rate limit.", Some("Error")),
             (
                 503,
@@ -284,7 +283,11 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
         request: None,
         responses: &[
             (200, "Valid again.", Some("Certificate")),
-            (400, "A stale timestamp or missing nonce.", Some("Error")),
+            (
+                400,
+                "A stale timestamp or missing nonce, or an Idempotency-Key used for another request (`idempotency_key_reused`).",
+                Some("Error"),
+            ),
             (401, "No or unknown credentials.", Some("Error")),
             (
                 404,
@@ -292,11 +295,7 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
                 Some("Error"),
             ),
             (409, "Replayed nonce.", Some("Error")),
-            (
-                422,
-                "The CA refused (e.g. not suspended), or the Idempotency-Key was used for another request.",
-                Some("Error"),
-            ),
+            (422, "The CA refused (e.g. not suspended).", Some("Error")),
             (429, "Over the client's rate limit.", Some("Error")),
             (
                 503,
@@ -317,12 +316,12 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
         responses: &[
             (
                 202,
-                "Filed and running (or the stored answer of a retried Idempotency-Key); Location names the batch.",
+                "Filed and running (or, for a retried Idempotency-Key, the batch it filed first: never a second batch); Location names the batch.",
                 Some("Batch"),
             ),
             (
                 400,
-                "Malformed body, no rows or more than batch.max_rows, or a stale timestamp / missing nonce.",
+                "Malformed body, no rows or more than batch.max_rows, an Idempotency-Key used for another request (`idempotency_key_reused`), or a stale timestamp / missing nonce.",
                 Some("Error"),
             ),
             (401, "No or unknown credentials.", Some("Error")),
@@ -331,7 +330,7 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
             (413, "Body larger than api.max_batch_body_bytes.", None),
             (
                 422,
-                "Bad rows, each named (index, line, reason): nothing was filed. Or the Idempotency-Key was used for another request (Error).",
+                "Bad rows, each named (index, line, reason): nothing was filed.",
                 Some("BatchRefusal"),
             ),
             (429, "Over the client's rate limit.", Some("Error")),

@@ -109,6 +109,9 @@ pub(crate) struct CertificateBody {
     pub certificate: String,
     /// The chain without the root, nearest first, PEM.
     pub chain: Vec<String>,
+    /// The certificate's subject alternative names as OpenSSL prints
+    /// them (`DNS:a.example`, `IP:10.0.0.1`).
+    pub sans: Vec<String>,
     /// The RA's request id.
     pub request_id: String,
 }
@@ -118,7 +121,7 @@ impl ApiSchema for CertificateBody {
     fn schema() -> Value {
         json!({
             "type": "object",
-            "required": ["serial", "issuer", "profile", "subject", "status", "not_after", "certificate", "chain", "request_id"],
+            "required": ["serial", "issuer", "profile", "subject", "status", "not_after", "certificate", "chain", "sans", "request_id"],
             "properties": {
                 "serial": {"type": "string", "pattern": "^[0-9a-f]+$"},
                 "issuer": {"type": "string"},
@@ -129,6 +132,7 @@ impl ApiSchema for CertificateBody {
                 "not_after": {"type": "string", "format": "date-time"},
                 "certificate": {"type": "string", "description": "PEM"},
                 "chain": {"type": "array", "items": {"type": "string"}, "description": "Issuing chain without the root, nearest first, PEM."},
+                "sans": {"type": "array", "items": {"type": "string"}, "description": "Subject alternative names as OpenSSL prints them (DNS:a.example, IP:10.0.0.1)."},
                 "request_id": {"type": "string"}
             }
         })
@@ -169,6 +173,14 @@ impl TryFrom<&RequestRecord> for CertificateBody {
                 .unwrap_or_default(),
             certificate: r.certificate_pem.clone().ok_or_else(missing)?,
             chain: split_pem(r.chain_pem.as_deref().unwrap_or_default()),
+            sans: r
+                .sans
+                .as_deref()
+                .unwrap_or_default()
+                .split(", ")
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
             request_id: r.uid.clone(),
         })
     }
@@ -478,6 +490,7 @@ mod tests {
             not_after: "2030-01-01T00:00:00Z".into(),
             certificate: "PEM".into(),
             chain: vec!["PEM".into()],
+            sans: vec!["DNS:x".into(), "IP:10.0.0.1".into()],
             request_id: "r".into(),
         });
         conforms(&ErrorBody {

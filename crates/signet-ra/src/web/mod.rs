@@ -22,8 +22,9 @@
 //! | GET | `/` | officer | home |
 //! | GET | `/subscribers`, POST `/subscribers/search` | sysadmin, officer (scoped) | list, exact search by ID number or phone |
 //! | GET, POST | `/subscribers/new` | officer (scoped) | register a subscriber |
-//! | GET | `/requests?status=&page=` | officer, sysadmin, auditor (scoped) | certificate requests |
-//! | GET, POST | `/requests/new` | officer (scoped) | file a request: pasted CSR, offered profile, unit |
+//! | GET | `/subscribers/{id}` | sysadmin, officer (scoped) | a subscriber (masked) and the requests filed for it |
+//! | GET | `/requests?status=&san=&subscriber=&page=` | officer, sysadmin, auditor (scoped) | certificate requests |
+//! | GET, POST | `/requests/new?subscriber=` | officer (scoped) | file a request: pasted CSR, offered profile, unit, optional subscriber |
 //! | GET | `/requests/{uid}` | as the list | a request, its decisions, its certificate |
 //! | POST | `/requests/{uid}/{approve,reject}` | officer other than the filer | decide; enough approvals issue at once |
 //! | POST | `/requests/{uid}/issue` | officer | retry an issuance the CA did not confirm (idempotent) |
@@ -119,6 +120,7 @@ pub(crate) fn router(state: AppState) -> Router {
             "/subscribers/new",
             get(subscribers::new_page).post(subscribers::create),
         )
+        .route("/subscribers/{id}", get(subscribers::detail))
         .route("/requests", get(requests::list))
         .route(
             "/requests/new",

@@ -1,7 +1,8 @@
 //! The REST API against a real CA: token and client-certificate clients,
 //! enroll / get / search / revoke, Idempotency-Key (a retry never issues
 //! twice), replay refusal (timestamp + nonce), body size and rate limits,
-//! and the OpenAPI document: every operation it lists is exercised here.
+//! search by subject and SAN, and the OpenAPI document: every operation
+//! it lists is exercised here.
 
 use std::collections::BTreeSet;
 
@@ -252,7 +253,26 @@ async fn token_client(backend: Backend) {
     let found = found["certificates"].as_array().unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0]["serial"], first["serial"]);
+    assert_eq!(found[0]["sans"], json!(["DNS:api.example.test"]));
     exercised.insert(("get".to_owned(), "/api/v1/certificates".to_owned()));
+    // By SAN: a fragment in any case, as OpenSSL prints the names.
+    for (query, expected) in [
+        ("san=DNS%3AAPI.example", 1),
+        ("san=api.example&status=good", 1),
+        ("san=api.example&status=revoked", 0),
+        ("san=nothing.example", 0),
+    ] {
+        let path = format!("/api/v1/certificates?{query}");
+        let mut by_san = Call::new(Method::GET, &path, &ra);
+        by_san.token = Some(&token);
+        let (page, body) = by_san.send(&mut b).await;
+        assert_eq!(page.status, 200, "{query}: {}", page.body);
+        let certs = body["certificates"].as_array().unwrap();
+        assert_eq!(certs.len(), expected, "{query}");
+        if expected == 1 {
+            assert_eq!(certs[0]["serial"], first["serial"], "{query}");
+        }
+    }
     let mut bad = Call::new(Method::GET, "/api/v1/certificates?status=bogus", &ra);
     bad.token = Some(&token);
     assert_eq!(bad.send(&mut b).await.0.status, 400);

@@ -38,7 +38,9 @@ pub use org_units::{MoveOutcome, OrgUnit, ScopePrefix};
 pub use portal::{EnrolmentCodeRecord, NewEnrolmentCode, SupersededRevocation};
 pub use reminders::{ExpiringCertificate, ReminderBand, ReminderFinish, ReminderRecord};
 pub use reports::{ReportScope, UnitCount};
-pub use requests::{DecisionRecord, IssuedRecord, NewRequest, RequestFilter, RequestRecord};
+pub use requests::{
+    CertificateFilter, DecisionRecord, IssuedRecord, NewRequest, RequestFilter, RequestRecord,
+};
 pub use server_keys::ServerKeyRecord;
 pub use sessions::{NewSession, SessionRecord};
 pub use subscribers::{NewSubscriber, SubscriberRecord};

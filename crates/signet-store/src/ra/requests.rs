@@ -63,6 +63,13 @@ pub struct RequestRecord {
     pub subject_override: Option<String>,
     /// SANs replacing the CSR's, JSON array of `TYPE:value`.
     pub sans_override: Option<String>,
+    /// The issued certificate's SANs as OpenSSL prints them, joined by
+    /// `, ` (`DNS:a.example, IP:10.0.0.1`); empty when it has none; `None`
+    /// before issuance (and, for rows issued before migration 0011, until
+    /// the RA has read them at start).
+    pub sans: Option<String>,
+    /// The subscriber the request was filed for, if any.
+    pub subscriber_id: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -92,6 +99,8 @@ struct RequestRow {
     renewal_of: Option<String>,
     subject_override: Option<String>,
     sans_override: Option<String>,
+    sans: Option<String>,
+    subscriber_id: Option<i64>,
 }
 
 impl From<RequestRow> for RequestRecord {
@@ -122,6 +131,8 @@ impl From<RequestRow> for RequestRecord {
             renewal_of: r.renewal_of,
             subject_override: r.subject_override,
             sans_override: r.sans_override,
+            sans: r.sans,
+            subscriber_id: r.subscriber_id,
         }
     }
 }
@@ -137,7 +148,7 @@ macro_rules! select_requests {
              COALESCE(chain_pem, (SELECT c.chain_pem FROM issuer_chains c \
              WHERE c.id = cert_requests.chain_id)) AS chain_pem, \
              not_after, cert_status, revocation_reason, batch_id, batch_row, renewal_of, subject_override, \
-             sans_override FROM cert_requests ",
+             sans_override, sans, subscriber_id FROM cert_requests ",
             $rest
         )
     };
@@ -193,6 +204,9 @@ pub struct IssuedRecord {
     pub chain_pem: String,
     /// notAfter.
     pub not_after: Timestamp,
+    /// The certificate's SANs as OpenSSL prints them, joined by `, `
+    /// (empty: none).
+    pub sans: String,
 }
 
 /// Filters of the console's request list; `None` matches everything.
@@ -212,6 +226,24 @@ pub struct RequestFilter {
     pub expires_before: Option<Timestamp>,
     /// ...and not before this (not yet expired).
     pub expires_after: Option<Timestamp>,
+    /// Substring of the certificate's SANs (`DNS:a.example, IP:...`),
+    /// case-insensitive.
+    pub san_contains: Option<String>,
+    /// Filed for this subscriber.
+    pub subscriber_id: Option<i64>,
+}
+
+/// Filters of the API's certificate search; `None` matches everything.
+#[derive(Clone, Debug, Default)]
+pub struct CertificateFilter {
+    /// `good`, `suspended` or `revoked`, as the CA last answered.
+    pub cert_status: Option<String>,
+    /// Profile name.
+    pub profile: Option<String>,
+    /// Substring of the subject.
+    pub subject_contains: Option<String>,
+    /// Substring of the SANs, case-insensitive.
+    pub san_contains: Option<String>,
 }
 
 /// `%text%` for LIKE, with `\`, `%` and `_` escaped (`ESCAPE '\'`).
@@ -267,6 +299,7 @@ impl RaStore {
         offset: u32,
     ) -> Result<Vec<RequestRecord>, StoreError> {
         let pattern = filter.subject_contains.as_deref().map(like_pattern);
+        let san_pattern = filter.san_contains.as_deref().map(like_pattern);
         let rows: Vec<RequestRow> = on_reader!(self.db, |pool| {
             sqlx::query_as(select_requests!(
                 "WHERE org_unit_id IN (SELECT id FROM org_units WHERE path LIKE $1) \
@@ -275,7 +308,9 @@ impl RaStore {
                  AND ($6 IS NULL OR org_unit_id = $6) \
                  AND ($7 IS NULL OR (cert_status = 'good' AND not_after < $7)) \
                  AND ($8 IS NULL OR (cert_status = 'good' AND not_after >= $8)) \
-                 ORDER BY filed_at DESC, id DESC LIMIT $9 OFFSET $10"
+                 AND ($9 IS NULL OR LOWER(sans) LIKE LOWER($9) ESCAPE '\\') \
+                 AND ($10 IS NULL OR subscriber_id = $10) \
+                 ORDER BY filed_at DESC, id DESC LIMIT $11 OFFSET $12"
             ))
             .bind(scope.pattern())
             .bind(filter.status.as_deref())
@@ -285,6 +320,8 @@ impl RaStore {
             .bind(filter.org_unit_id)
             .bind(filter.expires_before.map(Timestamp::unix))
             .bind(filter.expires_after.map(Timestamp::unix))
+            .bind(san_pattern.as_deref())
+            .bind(filter.subscriber_id)
             .bind(i64::from(limit.clamp(1, 1000)))
             .bind(i64::from(offset))
             .fetch_all(pool)
@@ -336,36 +373,30 @@ impl RaStore {
         Ok(row.map(RequestRecord::from))
     }
 
-    /// Issued certificates in `scope`, newest first, filtered by
-    /// certificate status, profile and a subject substring.
+    /// Issued certificates in `scope`, newest first, matching `filter`.
     pub async fn issued_certificates(
         &self,
         scope: &ScopePrefix,
-        cert_status: Option<&str>,
-        profile: Option<&str>,
-        subject_contains: Option<&str>,
+        filter: &CertificateFilter,
         limit: u32,
         offset: u32,
     ) -> Result<Vec<RequestRecord>, StoreError> {
-        let pattern = subject_contains.map(|s| {
-            let escaped = s
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
-            format!("%{escaped}%")
-        });
+        let pattern = filter.subject_contains.as_deref().map(like_pattern);
+        let san_pattern = filter.san_contains.as_deref().map(like_pattern);
         let rows: Vec<RequestRow> = on_reader!(self.db, |pool| {
             sqlx::query_as(select_requests!(
                 "WHERE status = 'issued' \
                  AND org_unit_id IN (SELECT id FROM org_units WHERE path LIKE $1) \
                  AND ($2 IS NULL OR cert_status = $2) AND ($3 IS NULL OR profile = $3) \
                  AND ($4 IS NULL OR subject LIKE $4 ESCAPE '\\') \
-                 ORDER BY filed_at DESC, id DESC LIMIT $5 OFFSET $6"
+                 AND ($5 IS NULL OR LOWER(sans) LIKE LOWER($5) ESCAPE '\\') \
+                 ORDER BY filed_at DESC, id DESC LIMIT $6 OFFSET $7"
             ))
             .bind(scope.pattern())
-            .bind(cert_status)
-            .bind(profile)
+            .bind(filter.cert_status.as_deref())
+            .bind(filter.profile.as_deref())
             .bind(pattern.as_deref())
+            .bind(san_pattern.as_deref())
             .bind(i64::from(limit.clamp(1, 1000)))
             .bind(i64::from(offset))
             .fetch_all(pool)
@@ -460,6 +491,29 @@ impl RaStore {
         Ok(rows.into_iter().map(RequestRecord::from).collect())
     }
 
+    /// Up to `limit` issued rows after id `after_id` whose SANs were not
+    /// read yet (recorded before migration 0011), in id order: (id,
+    /// certificate PEM).
+    pub async fn requests_without_sans(
+        &self,
+        after_id: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, String)>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        Ok(on_reader!(self.db, |pool| {
+            sqlx::query_as(
+                "SELECT id, certificate_pem FROM cert_requests \
+                 WHERE sans IS NULL AND certificate_pem IS NOT NULL AND id > $1 \
+                 ORDER BY id LIMIT $2",
+            )
+            .bind(after_id)
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+            .during("read certificates without SANs")?
+        }))
+    }
+
     /// The decisions on a request, oldest first.
     pub async fn request_decisions(
         &self,
@@ -510,6 +564,24 @@ impl RaTx {
             .await
             .during("insert request")?
         }))
+    }
+
+    /// Links a request to the subscriber it was filed for.
+    pub async fn link_subscriber(
+        &mut self,
+        request_id: i64,
+        subscriber_id: i64,
+    ) -> Result<(), StoreError> {
+        on_tx!(self, |conn| {
+            sqlx::query("UPDATE cert_requests SET subscriber_id = $1 WHERE id = $2")
+                .bind(subscriber_id)
+                .bind(request_id)
+                .execute(&mut *conn)
+                .await
+                .during("link request to subscriber")?
+                .rows_affected()
+        });
+        Ok(())
     }
 
     /// Files many requests with multi-row statements (a batch's rows):
@@ -636,7 +708,8 @@ impl RaTx {
             sqlx::query(
                 "UPDATE cert_requests SET status = 'issued', failure = NULL, serial = $1, \
                  issuer = $2, certificate_pem = $3, chain_pem = $4, not_after = $5, \
-                 cert_status = 'good', updated_at = $6 WHERE id = $7 AND status = 'approved'",
+                 cert_status = 'good', updated_at = $6, sans = $7 \
+                 WHERE id = $8 AND status = 'approved'",
             )
             .bind(&issued.serial)
             .bind(&issued.issuer)
@@ -644,6 +717,7 @@ impl RaTx {
             .bind(&issued.chain_pem)
             .bind(issued.not_after.unix())
             .bind(now.unix())
+            .bind(&issued.sans)
             .bind(id)
             .execute(&mut *conn)
             .await
@@ -683,11 +757,11 @@ impl RaTx {
             chain_ids.push(id);
         }
         let mut changed = 0;
-        // 6 values a row: far below both engines' bind-parameter limits.
+        // 7 values a row: far below both engines' bind-parameter limits.
         for (part, ids) in rows.chunks(200).zip(chain_ids.chunks(200)) {
             changed += on_tx!(self, |conn| {
                 let mut q = sqlx::QueryBuilder::new(
-                    "WITH v (id, serial, issuer, certificate_pem, chain_id, not_after) AS (",
+                    "WITH v (id, serial, issuer, certificate_pem, chain_id, not_after, sans) AS (",
                 );
                 q.push_values(part.iter().zip(ids), |mut b, ((id, issued), chain_id)| {
                     b.push_bind(*id)
@@ -695,7 +769,8 @@ impl RaTx {
                         .push_bind(&issued.issuer)
                         .push_bind(&issued.certificate_pem)
                         .push_bind(*chain_id)
-                        .push_bind(issued.not_after.unix());
+                        .push_bind(issued.not_after.unix())
+                        .push_bind(&issued.sans);
                 });
                 // `issued_at` is set here, so migration 0009's trigger
                 // (which copies `updated_at`) has nothing left to do.
@@ -703,7 +778,7 @@ impl RaTx {
                     ") UPDATE cert_requests SET status = 'issued', failure = NULL, \
                      serial = v.serial, issuer = v.issuer, certificate_pem = v.certificate_pem, \
                      chain_pem = NULL, chain_id = v.chain_id, not_after = v.not_after, \
-                     cert_status = 'good', updated_at = ",
+                     sans = v.sans, cert_status = 'good', updated_at = ",
                 );
                 q.push_bind(now.unix());
                 q.push(", issued_at = ");
@@ -715,6 +790,32 @@ impl RaTx {
                     .execute(&mut *conn)
                     .await
                     .during("record issued certificates")?
+                    .rows_affected()
+            });
+        }
+        Ok(changed)
+    }
+
+    /// Records the SANs read from stored certificates (rows recorded
+    /// before migration 0011), one UPDATE per 500 rows; a row whose SANs
+    /// were recorded meanwhile is left alone. Returns the rows changed.
+    pub async fn record_sans_many(&mut self, rows: &[(i64, String)]) -> Result<u64, StoreError> {
+        let mut changed = 0;
+        // 2 values a row.
+        for part in rows.chunks(500) {
+            changed += on_tx!(self, |conn| {
+                let mut q = sqlx::QueryBuilder::new("WITH v (id, sans) AS (");
+                q.push_values(part, |mut b, (id, sans)| {
+                    b.push_bind(*id).push_bind(sans.as_str());
+                });
+                q.push(
+                    ") UPDATE cert_requests SET sans = v.sans FROM v \
+                     WHERE cert_requests.id = v.id AND cert_requests.sans IS NULL",
+                );
+                q.build()
+                    .execute(&mut *conn)
+                    .await
+                    .during("record certificate SANs")?
                     .rows_affected()
             });
         }

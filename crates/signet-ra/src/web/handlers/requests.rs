@@ -1,7 +1,8 @@
-//! Certificate requests: list, file (with a CSR or a key the RA
-//! generates), view, approve or reject, retry issuance, download the
-//! certificate (and a generated key's PKCS#12, once), revoke / suspend /
-//! resume.
+//! Certificate requests: list (filtered by status, profile, unit, subject,
+//! SAN, serial, expiry or subscriber), file (with a CSR or a key the RA
+//! generates, optionally for a subscriber), view, approve or reject, retry
+//! issuance, download the certificate (and a generated key's PKCS#12,
+//! once), revoke / suspend / resume.
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -13,8 +14,8 @@ use signet_store::ra::{RequestFilter, RequestRecord};
 
 use super::{form_error, see_other};
 use crate::authority::{
-    REQUEST_PAGE, REVOCATION_REASONS, RequestForm, STATUSES, ServerKeyForm, ServerKeyState,
-    StatusChange,
+    LinkedSubscriber, REQUEST_PAGE, REVOCATION_REASONS, RequestForm, STATUSES, ServerKeyForm,
+    ServerKeyState, StatusChange,
 };
 use crate::error::RaError;
 use crate::roles::Permission;
@@ -24,7 +25,7 @@ use crate::web::errors::{WebError, WebResult};
 
 /// A request as the pages show it.
 #[derive(Serialize)]
-struct RequestView {
+pub(super) struct RequestView {
     uid: String,
     org_unit_id: i64,
     profile: String,
@@ -41,6 +42,7 @@ struct RequestView {
     revocation_reason: Option<String>,
     csr_pem: String,
     certificate_pem: Option<String>,
+    sans: Option<String>,
 }
 
 fn time_text(t: signet_core::Timestamp) -> String {
@@ -67,6 +69,7 @@ impl From<&RequestRecord> for RequestView {
             revocation_reason: r.revocation_reason.clone(),
             csr_pem: r.csr_pem.clone(),
             certificate_pem: r.certificate_pem.clone(),
+            sans: r.sans.clone(),
         }
     }
 }
@@ -81,10 +84,16 @@ pub(crate) struct ListQuery {
     profile: String,
     #[serde(default)]
     subject: String,
+    /// Substring of the certificate's SANs.
+    #[serde(default)]
+    san: String,
     #[serde(default)]
     serial: String,
     #[serde(default)]
     unit: String,
+    /// Subscriber id (the link from a subscriber's page).
+    #[serde(default)]
+    subscriber: String,
     /// Valid certificates expiring within this many days.
     #[serde(default)]
     expiring_days: String,
@@ -105,6 +114,10 @@ impl ListQuery {
             Some(u) => Some(u.parse::<i64>().map_err(|_| invalid("unit"))?),
             None => None,
         };
+        let subscriber_id = match non_empty(&self.subscriber) {
+            Some(s) => Some(s.parse::<i64>().map_err(|_| invalid("subscriber"))?),
+            None => None,
+        };
         let (expires_after, expires_before) = match non_empty(&self.expiring_days) {
             Some(d) => {
                 let days = d.parse::<u32>().map_err(|_| invalid("expiring_days"))?;
@@ -123,6 +136,8 @@ impl ListQuery {
             org_unit_id,
             expires_before,
             expires_after,
+            san_contains: non_empty(&self.san),
+            subscriber_id,
         })
     }
 
@@ -140,13 +155,15 @@ impl ListQuery {
                 .collect()
         };
         format!(
-            "/requests?page={page}&status={}&profile={}&subject={}&serial={}&unit={}&expiring_days={}",
+            "/requests?page={page}&status={}&profile={}&subject={}&san={}&serial={}&unit={}&expiring_days={}&subscriber={}",
             enc(&self.status),
             enc(&self.profile),
             enc(&self.subject),
+            enc(&self.san),
             enc(&self.serial),
             enc(&self.unit),
-            enc(&self.expiring_days)
+            enc(&self.expiring_days),
+            enc(&self.subscriber)
         )
     }
 }
@@ -197,7 +214,12 @@ async fn new_form(
     status: StatusCode,
     error: Option<&str>,
     form: Option<&RequestForm>,
+    subscriber_id: Option<i64>,
 ) -> WebResult {
+    let subscribers = state
+        .ra
+        .subscriber_choices(&a.caller, subscriber_id)
+        .await?;
     let units: Vec<(i64, String)> = state
         .ra
         .list_org_units(&a.caller)
@@ -231,18 +253,38 @@ async fn new_form(
             key_type => vetted.map(|v| v.key_type.clone()),
             subject => vetted.map(|v| v.subject.clone()),
             sans => vetted.map(|v| v.sans.clone()),
+            subscribers => Value::from(Serde(subscribers)),
+            subscriber_id => subscriber_id,
         },
     )
 }
 
+#[derive(Deserialize)]
+pub(crate) struct NewQuery {
+    /// The subscriber to file for (the link from a subscriber's page).
+    #[serde(default)]
+    subscriber: String,
+}
+
 /// GET /requests/new.
-pub(crate) async fn new_page(State(state): State<AppState>, a: Active) -> WebResult {
+pub(crate) async fn new_page(
+    State(state): State<AppState>,
+    a: Active,
+    Query(q): Query<NewQuery>,
+) -> WebResult {
     if !a.caller.may(Permission::FileRequests) {
         return Err(WebError(RaError::Forbidden {
             action: "request.file",
         }));
     }
-    new_form(&state, &a, StatusCode::OK, None, None).await
+    let subscriber_id = match non_empty(&q.subscriber) {
+        Some(s) => Some(s.parse::<i64>().map_err(|_| RaError::Invalid {
+            field: "subscriber",
+            key: "error.invalid_query",
+        })?),
+        None => None,
+    };
+    new_form(&state, &a, StatusCode::OK, None, None, subscriber_id).await
 }
 
 #[derive(Deserialize)]
@@ -262,6 +304,9 @@ pub(crate) struct FileForm {
     sans: String,
     #[serde(default)]
     comment: String,
+    /// A subscriber's id, or empty.
+    #[serde(default)]
+    subscriber_id: String,
 }
 
 /// POST /requests/new.
@@ -275,18 +320,37 @@ pub(crate) async fn create(
         subject: form.subject,
         sans: form.sans,
     });
+    let (subscriber_id, bad_subscriber) = match form.subscriber_id.trim() {
+        "" => (None, false),
+        text => text
+            .parse::<i64>()
+            .map_or((None, true), |id| (Some(id), false)),
+    };
     let request = RequestForm {
         org_unit_id: form.org_unit_id,
         profile: form.profile,
         csr_pem: form.csr,
         server_key,
         comment: form.comment,
+        subscriber_id,
     };
+    if bad_subscriber {
+        let key = Some("subscriber_link.invalid");
+        return new_form(
+            &state,
+            &a,
+            StatusCode::BAD_REQUEST,
+            key,
+            Some(&request),
+            None,
+        )
+        .await;
+    }
     match state.ra.file_request(&a.caller, &request).await {
         Ok(r) => Ok(see_other(&format!("/requests/{}", r.uid), &[])),
         Err(e) => {
             let (status, key) = form_error(e)?;
-            new_form(&state, &a, status, Some(key), Some(&request)).await
+            new_form(&state, &a, status, Some(key), Some(&request), subscriber_id).await
         }
     }
 }
@@ -311,6 +375,11 @@ async fn detail_page(
             }
         })
         .collect();
+    let (subscriber, subscriber_hidden) = match &detail.subscriber {
+        Some(LinkedSubscriber::Shown(view)) => (Some(Value::from(Serde(view.as_ref()))), false),
+        Some(LinkedSubscriber::Hidden) => (None, true),
+        None => (None, false),
+    };
     state.ui.page_with_status(
         status,
         "requests/detail.html",
@@ -318,6 +387,8 @@ async fn detail_page(
         context! {
             r => Value::from(Serde(RequestView::from(&detail.record))),
             filed_by => detail.filed_by,
+            subscriber => subscriber,
+            subscriber_hidden => subscriber_hidden,
             decisions => decisions,
             may_decide => detail.may_decide,
             may_manage => detail.may_manage,
