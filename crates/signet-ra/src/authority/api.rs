@@ -383,17 +383,13 @@ impl RegistrationAuthority {
                 .deny(caller, "api.enroll", &format!("profile:{}", e.profile))
                 .await;
         }
-        let unit_id = e.org_unit_id.unwrap_or(p.client.org_unit_id);
         let unit = self
-            .store
-            .org_unit(unit_id)
-            .await?
-            .filter(|u| caller.scope.covers(u));
-        let Some(unit) = unit else {
-            return self
-                .deny(caller, "api.enroll", &format!("org_unit:{unit_id}"))
-                .await;
-        };
+            .unit_to_file_in(
+                &p.caller,
+                e.org_unit_id.unwrap_or(p.client.org_unit_id),
+                "api.enroll",
+            )
+            .await?;
         let csr_pem = e.csr_pem.trim();
         // The CA's own checks and words (signet_core::csr), so the caller
         // reads what the CA would have said.

@@ -21,7 +21,7 @@ use signet_store::ra::{BatchRecord, NewRequest};
 use super::RegistrationAuthority;
 use super::api::ApiPrincipal;
 use super::batches::{BatchFiling, BatchLine, RowError};
-use crate::audit::{AuditEvent, Outcome};
+use crate::audit::AuditEvent;
 use crate::error::RaError;
 use crate::roles::Permission;
 
@@ -82,33 +82,17 @@ impl RegistrationAuthority {
                 key: "error.batch_too_many_rows",
             });
         }
-        let unit_id = batch.org_unit_id.unwrap_or(p.client.org_unit_id);
         let unit = self
-            .store
-            .org_unit(unit_id)
-            .await?
-            .filter(|u| caller.scope.covers(u));
-        let Some(unit) = unit else {
-            return self
-                .deny(caller, "batch.file", &format!("org_unit:{unit_id}"))
-                .await;
-        };
+            .unit_to_file_in(
+                caller,
+                batch.org_unit_id.unwrap_or(p.client.org_unit_id),
+                "batch.file",
+            )
+            .await?;
         let total = batch.rows.len();
         let (valid, errors) = self.check_rows(p, batch.rows).await?;
         if (!errors.is_empty() && !batch.issue_valid_rows) || valid.is_empty() {
-            self.audit
-                .record_or_log(
-                    &AuditEvent::by(caller, "batch.file")
-                        .outcome(Outcome::Denied)
-                        .detail("rows", total)
-                        .detail("bad_rows", errors.len())
-                        .detail(
-                            "first_bad_lines",
-                            errors.iter().take(20).map(|e| e.line).collect::<Vec<_>>(),
-                        ),
-                )
-                .await;
-            return Ok(BatchFiling::Refused { errors, total });
+            return Ok(self.refuse_batch(caller, errors, total).await);
         }
         let uid = match idempotency_key {
             Some(k) => {

@@ -87,6 +87,29 @@ struct ValidRow {
 }
 
 impl RegistrationAuthority {
+    /// Audits a batch file refused for its bad rows (the first 20 lines
+    /// named) and says so; nothing was filed.
+    pub(super) async fn refuse_batch(
+        &self,
+        caller: &Caller,
+        errors: Vec<RowError>,
+        total: usize,
+    ) -> BatchFiling {
+        self.audit
+            .record_or_log(
+                &AuditEvent::by(caller, "batch.file")
+                    .outcome(Outcome::Denied)
+                    .detail("rows", total)
+                    .detail("bad_rows", errors.len())
+                    .detail(
+                        "first_bad_lines",
+                        errors.iter().take(20).map(|e| e.line).collect::<Vec<_>>(),
+                    ),
+            )
+            .await;
+        BatchFiling::Refused { errors, total }
+    }
+
     pub(super) fn validate_line(
         &self,
         row: BatchLine,
@@ -182,15 +205,8 @@ impl RegistrationAuthority {
             None => {}
         }
         let unit = self
-            .store
-            .org_unit(org_unit_id)
-            .await?
-            .filter(|u| caller.scope.covers(u));
-        let Some(unit) = unit else {
-            return self
-                .deny(caller, "batch.file", &format!("org_unit:{org_unit_id}"))
-                .await;
-        };
+            .unit_to_file_in(caller, org_unit_id, "batch.file")
+            .await?;
         let filer = caller.officer_id.ok_or(RaError::Forbidden {
             action: "batch.file",
         })?;
@@ -240,19 +256,7 @@ impl RegistrationAuthority {
             }
         }
         if (!errors.is_empty() && !issue_valid_rows) || valid.is_empty() {
-            self.audit
-                .record_or_log(
-                    &AuditEvent::by(caller, "batch.file")
-                        .outcome(Outcome::Denied)
-                        .detail("rows", total)
-                        .detail("bad_rows", errors.len())
-                        .detail(
-                            "first_bad_lines",
-                            errors.iter().take(20).map(|e| e.line).collect::<Vec<_>>(),
-                        ),
-                )
-                .await;
-            return Ok(BatchFiling::Refused { errors, total });
+            return Ok(self.refuse_batch(caller, errors, total).await);
         }
         let approvals = valid.iter().map(|r| r.approvals).max().unwrap_or(1);
         let uid = format!("{:032x}", rand::rng().random::<u128>());

@@ -189,15 +189,8 @@ impl RegistrationAuthority {
             });
         }
         let unit = self
-            .store
-            .org_unit(form.org_unit_id)
-            .await?
-            .filter(|u| caller.scope.covers(u));
-        let Some(unit) = unit else {
-            return self
-                .deny(caller, ACTION, &format!("org_unit:{}", form.org_unit_id))
-                .await;
-        };
+            .unit_to_file_in(caller, form.org_unit_id, ACTION)
+            .await?;
         let subscriber = match form.subscriber_id {
             Some(id) => Some(
                 self.store

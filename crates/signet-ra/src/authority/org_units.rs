@@ -29,6 +29,26 @@ impl RegistrationAuthority {
         }
     }
 
+    /// The unit something is filed in, if it is in the caller's scope;
+    /// otherwise the filing is refused and audited as `action` (the same
+    /// answer for a unit out of scope and one that does not exist).
+    pub(super) async fn unit_to_file_in(
+        &self,
+        caller: &Caller,
+        id: i64,
+        action: &'static str,
+    ) -> Result<OrgUnit, RaError> {
+        match self
+            .store
+            .org_unit(id)
+            .await?
+            .filter(|u| caller.scope.covers(u))
+        {
+            Some(unit) => Ok(unit),
+            None => self.deny(caller, action, &format!("org_unit:{id}")).await,
+        }
+    }
+
     /// Creates a unit under `parent`.
     pub async fn create_org_unit(
         &self,

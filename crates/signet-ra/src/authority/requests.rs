@@ -129,19 +129,8 @@ impl RegistrationAuthority {
         };
         let approvals_required = i64::from(profile.approvals);
         let unit = self
-            .store
-            .org_unit(form.org_unit_id)
-            .await?
-            .filter(|u| caller.scope.covers(u));
-        let Some(unit) = unit else {
-            return self
-                .deny(
-                    caller,
-                    "request.file",
-                    &format!("org_unit:{}", form.org_unit_id),
-                )
-                .await;
-        };
+            .unit_to_file_in(caller, form.org_unit_id, "request.file")
+            .await?;
         let subscriber = match form.subscriber_id {
             Some(id) => match self.store.subscriber(id, caller.scope.prefix()).await? {
                 Some(s) => Some(s),

@@ -418,29 +418,6 @@ impl RaStore {
         Ok(rows.into_iter().map(RequestRecord::from).collect())
     }
 
-    /// Up to `limit` rows of a batch in `status`, in file order (the
-    /// batch job's next chunk).
-    pub async fn batch_requests_with_status(
-        &self,
-        batch_id: i64,
-        status: &str,
-        limit: usize,
-    ) -> Result<Vec<RequestRecord>, StoreError> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows: Vec<RequestRow> = on_reader!(self.db, |pool| {
-            sqlx::query_as(select_requests!(
-                "WHERE batch_id = $1 AND status = $2 ORDER BY batch_row LIMIT $3"
-            ))
-            .bind(batch_id)
-            .bind(status)
-            .bind(limit)
-            .fetch_all(pool)
-            .await
-            .during("read batch chunk")?
-        });
-        Ok(rows.into_iter().map(RequestRecord::from).collect())
-    }
-
     /// Up to `limit` rows of a batch in `status` after row `after_row`, in
     /// file order: the batch job's next window, found through the
     /// `(batch_id, batch_row)` index without passing the rows before it.

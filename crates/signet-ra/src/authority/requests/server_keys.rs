@@ -346,6 +346,38 @@ impl RegistrationAuthority {
         Ok(())
     }
 
+    /// The request, stored key and acting officer of a PKCS#12 action, once the
+    /// caller may act on them: an officer in scope, the key still held,
+    /// and nothing in [`refusal`] against it (each refusal audited).
+    async fn pkcs12_subject(
+        &self,
+        caller: &Caller,
+        uid: &str,
+        action: &'static str,
+        delivering: bool,
+    ) -> Result<(RequestRecord, ServerKeyRecord, i64), RaError> {
+        self.require(caller, Permission::FileRequests, action)
+            .await?;
+        let record = self.scoped_request(caller, uid).await?;
+        let Some(officer_id) = caller.officer_id else {
+            return self.deny(caller, action, &format!("request:{uid}")).await;
+        };
+        let Some(row) = self.store.server_key(record.id).await? else {
+            return self
+                .refuse_pkcs12(
+                    caller,
+                    action,
+                    &record,
+                    ("no_server_key", "server_key.no_key"),
+                )
+                .await;
+        };
+        if let Some(why) = refusal(&row, &record, officer_id, self.clock.now(), delivering) {
+            return self.refuse_pkcs12(caller, action, &record, why).await;
+        }
+        Ok((record, row, officer_id))
+    }
+
     /// Audits a refused PKCS#12 action and returns the error. A refusal
     /// because the certificate is revoked also erases what is still
     /// stored (a revocation recorded by a path that did not erase it).
@@ -410,25 +442,7 @@ impl RegistrationAuthority {
         uid: &str,
     ) -> Result<OneTimePassword, RaError> {
         const ACTION: &str = "pkcs12.create";
-        self.require(caller, Permission::FileRequests, ACTION)
-            .await?;
-        let record = self.scoped_request(caller, uid).await?;
-        let Some(officer_id) = caller.officer_id else {
-            return self.deny(caller, ACTION, &format!("request:{uid}")).await;
-        };
-        let Some(row) = self.store.server_key(record.id).await? else {
-            return self
-                .refuse_pkcs12(
-                    caller,
-                    ACTION,
-                    &record,
-                    ("no_server_key", "server_key.no_key"),
-                )
-                .await;
-        };
-        if let Some(why) = refusal(&row, &record, officer_id, self.clock.now(), false) {
-            return self.refuse_pkcs12(caller, ACTION, &record, why).await;
-        }
+        let (record, row, officer_id) = self.pkcs12_subject(caller, uid, ACTION, false).await?;
         let recreated = ServerKeyState::of(&row) == ServerKeyState::Packaged;
         let (Some(cert_pem), Some(serial)) =
             (record.certificate_pem.as_deref(), record.serial.as_deref())
@@ -549,25 +563,7 @@ impl RegistrationAuthority {
         uid: &str,
     ) -> Result<(String, Vec<u8>), RaError> {
         const ACTION: &str = "pkcs12.deliver";
-        self.require(caller, Permission::FileRequests, ACTION)
-            .await?;
-        let record = self.scoped_request(caller, uid).await?;
-        let Some(officer_id) = caller.officer_id else {
-            return self.deny(caller, ACTION, &format!("request:{uid}")).await;
-        };
-        let Some(row) = self.store.server_key(record.id).await? else {
-            return self
-                .refuse_pkcs12(
-                    caller,
-                    ACTION,
-                    &record,
-                    ("no_server_key", "server_key.no_key"),
-                )
-                .await;
-        };
-        if let Some(why) = refusal(&row, &record, officer_id, self.clock.now(), true) {
-            return self.refuse_pkcs12(caller, ACTION, &record, why).await;
-        }
+        let (record, row, officer_id) = self.pkcs12_subject(caller, uid, ACTION, true).await?;
         let Some(sealed) = row.pkcs12 else {
             return Err(RaError::internal("PKCS#12 vanished"));
         };
