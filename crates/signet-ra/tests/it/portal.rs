@@ -204,13 +204,17 @@ async fn portal_ra(
 /// A `client` CSR for `cn` and its key.
 fn client_csr(cn: &str) -> (String, rcgen::KeyPair) {
     let key = rcgen::KeyPair::generate().unwrap();
+    (csr_with(&key, cn), key)
+}
+
+/// A CSR for `cn` (subject and DNS name) signed by `key`.
+fn csr_with(key: &rcgen::KeyPair, cn: &str) -> String {
     let mut params = rcgen::CertificateParams::new(vec![cn.to_owned()]).unwrap();
     params.distinguished_name = rcgen::DistinguishedName::new();
     params
         .distinguished_name
         .push(rcgen::DnType::CommonName, cn);
-    let csr = params.serialize_request(&key).unwrap().pem().unwrap();
-    (csr, key)
+    params.serialize_request(key).unwrap().pem().unwrap()
 }
 
 /// `openssl verify` of the first certificate of `chain_pem` (leaf, then
@@ -651,6 +655,8 @@ struct Renewed {
     /// The holder of the renewed (old) certificate, in the portal.
     holder: crate::browser::Browser,
     old_serial: String,
+    /// The old certificate and its chain, PEM.
+    old_chain: String,
     renewal: signet_store::ra::RequestRecord,
     /// When the renewal was issued, by the RA's clock.
     issued_at: i64,
@@ -661,6 +667,12 @@ struct Renewed {
 /// An RA (superseded revocations looked for every second) where a
 /// holder's certificate was renewed in the portal and the renewal issued.
 async fn renewed_certificate(ca: &TestCa) -> Renewed {
+    renewal_of(ca, false).await
+}
+
+/// [`renewed_certificate`], the renewal's CSR made with the old key when
+/// `same_key`, else with a new one.
+async fn renewal_of(ca: &TestCa, same_key: bool) -> Renewed {
     let (ra, _roots) = portal_ra(signet_store::Backend::Sqlite, ca, |c| {
         c.portal.supersede_check_interval = "1s".into();
     })
@@ -703,7 +715,11 @@ async fn renewed_certificate(ca: &TestCa) -> Renewed {
 
     // Inside the renewal window the holder renews; an officer approves.
     ra.advance(380 * 86_400);
-    let (new_csr, _new_key) = client_csr("wang.example.test");
+    let new_csr = if same_key {
+        csr_with(&key, "wang.example.test")
+    } else {
+        client_csr("wang.example.test").0
+    };
     holder
         .submit("/portal", "/portal/renew", &[("csr", &new_csr)])
         .await
@@ -732,6 +748,7 @@ async fn renewed_certificate(ca: &TestCa) -> Renewed {
         _roots,
         holder,
         old_serial,
+        old_chain: chain,
         renewal,
         issued_at,
         alice: a,
@@ -1324,72 +1341,14 @@ async fn enrolment_codes_download_after_a_slow_approval_and_never_a_revoked_cert
 #[tokio::test]
 async fn a_holder_renews_with_the_same_key() {
     let ca = TestCa::start().await;
-    let (ra, _roots) = portal_ra(signet_store::Backend::Sqlite, &ca, |_| {}).await;
-    let mut admin = ra.admin().await;
-    let root = ra.root_unit().await;
-    let unit = root.to_string();
-    let mut a = ra
-        .officer(&mut admin.browser, "alice", "officer", root)
-        .await;
-    let mut b = ra.officer(&mut admin.browser, "bob", "officer", root).await;
-    let (csr, key) = client_csr("zhao.example.test");
-    let page = a
-        .browser
-        .submit(
-            "/requests/new",
-            "/requests/new",
-            &[
-                ("profile", "client"),
-                ("org_unit_id", &unit),
-                ("csr", &csr),
-                ("comment", ""),
-            ],
-        )
-        .await;
-    let location = page.location().unwrap().to_owned();
-    b.browser
-        .submit(&location, &format!("{location}/approve"), &[])
-        .await
-        .assert_redirect(&location);
-    let chain = a.browser.get(&format!("{location}/chain.pem")).await.body;
-    let identity =
-        signet_tls::Identity::from_pem(chain.as_bytes(), key.serialize_pem().as_bytes()).unwrap();
-    let mut holder = crate::browser::Browser::new(&ra.base, &ra.web_roots, Some(&identity));
-    let old_serial = holder
-        .get("/portal")
-        .await
-        .element_text("portal-serial")
-        .unwrap();
-
-    // The same key pair signs the renewal's CSR.
-    ra.advance(380 * 86_400);
-    let mut params = rcgen::CertificateParams::new(vec!["zhao.example.test".to_owned()]).unwrap();
-    params.distinguished_name = rcgen::DistinguishedName::new();
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "zhao.example.test");
-    let same_key_csr = params.serialize_request(&key).unwrap().pem().unwrap();
-    holder
-        .submit("/portal", "/portal/renew", &[("csr", &same_key_csr)])
-        .await
-        .assert_redirect("/portal");
+    let Renewed {
+        ra,
+        old_serial,
+        old_chain: chain,
+        renewal,
+        ..
+    } = renewal_of(&ca, true).await;
     let store = ra.running().authority.store().clone();
-    let all = signet_store::ra::ScopePrefix::all();
-    let renewal = store
-        .requests(&all, &Default::default(), 100, 0)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|r| r.renewal_of.as_deref() == Some(old_serial.as_str()))
-        .unwrap();
-    let location = format!("/requests/{}", renewal.uid);
-    a.browser = ra.login("alice", &a.totp).await;
-    a.browser
-        .submit(&location, &format!("{location}/approve"), &[])
-        .await
-        .assert_redirect(&location);
-    let renewal = store.request(&renewal.uid, &all).await.unwrap().unwrap();
-    assert_eq!(renewal.status, "issued");
     let new_chain = format!(
         "{}{}",
         renewal.certificate_pem.as_deref().unwrap(),
