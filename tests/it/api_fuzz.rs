@@ -30,6 +30,11 @@ fn schemathesis_finds_no_server_error_in_the_ra_api() {
             "30",
             "--seed",
             "1",
+            // A connection dropped under the generator's load (seen once
+            // in CI: a TLS EOF on one POST, not reproduced) is sent again;
+            // any answer with a 5xx status still fails the check.
+            "--request-retries",
+            "2",
         ])
         .env("NO_COLOR", "1")
         .output()
